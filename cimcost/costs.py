@@ -1,0 +1,211 @@
+"""Per-phase costs: energy and latency by component and traffic by link, for one execution of
+one phase instance.  Each op kind is priced once here; rules only choose which ops run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .components.base import Num
+from .hardware import Hardware, Readout
+from .mapping import MatrixMap
+from .network import Network
+from .plan import PhaseNode
+
+ENERGY_KEYS = ("memory_array", "feedback_array", "decoder_driver", "column_mux", "adc",
+               "shift_add", "accumulation", "activation", "buffer", "interconnect", "dram",
+               "wgu", "leakage")
+TRAFFIC_KEYS = ("dram", "global_buffer", "tile_buffer")
+
+
+@dataclass
+class PhaseCost:
+    energy: dict[str, Num] = field(default_factory=dict)
+    latency: dict[str, Num] = field(default_factory=dict)
+    traffic: dict[str, Num] = field(default_factory=dict)  # bytes per link
+
+    def add(self, kind: str, key: str, value: Num) -> None:
+        book = getattr(self, kind)
+        book[key] = book.get(key, 0.0) + value
+
+
+def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in: Num,
+                lines_out: Num, blocks_out: Num, input_bits: Num, dup: Num,
+                array_key: str) -> None:
+    """A bit-serial analog MVM: ``lines_in`` input lines driven for each of ``input_bits``
+    cycles; each of ``blocks_out`` subarray blocks senses ``lines_out`` output lines through
+    shared ADCs (``r.share`` lines per ADC, converted in turn)."""
+    p = hw.p
+    activity = p["input_activity"]
+    conversions = blocks_out * lines_out * input_bits
+    cells_read = lines_in * activity * lines_out * input_bits
+    pc.add("energy", array_key, cells_read * hw.cell.energy)
+    pc.add("energy", "decoder_driver", lines_in * activity * input_bits * r.drivers.energy)
+    pc.add("energy", "column_mux", conversions * r.mux.energy)
+    pc.add("energy", "adc", conversions * r.adc.energy)
+    pc.add("energy", "shift_add", conversions * r.shift_add.energy)
+    steps = input_bits / dup
+    pc.add("latency", array_key, steps * hw.cell.latency)
+    pc.add("latency", "decoder_driver", steps * r.drivers.latency)
+    pc.add("latency", "column_mux", steps * r.share * r.mux.latency)
+    pc.add("latency", "adc", steps * r.share * r.adc.latency)
+    pc.add("latency", "shift_add", steps * r.shift_add.latency)
+    pc.add("traffic", "tile_buffer", lines_in * input_bits / 8.0 * blocks_out)
+
+
+def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num) -> None:
+    """Adder trees sum ``partials`` partial sums for each of ``outputs`` outputs."""
+    pc.add("energy", "accumulation", outputs * hw.pe_tree.energy
+           * np.maximum(partials - 1.0, 0.0) / np.maximum(hw.p["pe.subarray_rows"] - 1.0, 1.0))
+    pc.add("latency", "accumulation", np.where(partials > 1, hw.pe_tree.latency
+                                               + hw.tile_tree.latency, 0.0))
+
+
+def _buffer_access(pc: PhaseCost, hw: Hardware, bits: Num, accesses: float) -> None:
+    """``accesses`` reads/writes of ``bits`` at the global buffer, all its cores in parallel."""
+    p = hw.p
+    lines = np.ceil(bits / p["global_buffer.port_bits"])
+    pc.add("energy", "buffer", accesses * bits * hw.global_buffer.energy)
+    pc.add("latency", "buffer", accesses * lines * hw.global_buffer.latency
+           / hw.global_buffer_cores)
+
+
+def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num) -> None:
+    """``bits`` between the global buffer and the tiles over the global bus: one buffer
+    access and one bus traversal per bit, over the bus lanes wired to those tiles."""
+    clock = hw.p["clock_frequency"]
+    _buffer_access(pc, hw, bits, 1.0)
+    pc.add("energy", "interconnect", bits * hw.global_bus.energy)
+    pc.add("latency", "interconnect", np.ceil(bits / (hw.global_bus_width * share)) / clock
+           + hw.global_bus.latency)
+    pc.add("traffic", "global_buffer", bits / 8.0)
+
+
+def _tile_buffer(pc: PhaseCost, hw: Hardware, bits: Num, tiles: Num) -> None:
+    p = hw.p
+    pc.add("energy", "buffer", 2.0 * bits * hw.tile_buffer.energy)  # written, then read
+    pc.add("energy", "interconnect", bits * hw.tile_bus.energy)
+    bw = hw.tile_buffer_cores * p["tile_buffer.port_bits"] * p["clock_frequency"] * tiles
+    pc.add("latency", "buffer", bits / bw)
+    pc.add("latency", "interconnect", hw.tile_bus.latency)
+
+
+def _dram(pc: PhaseCost, hw: Hardware, bits: Num) -> None:
+    """``bits`` to or from DRAM; they are staged through the global buffer on the way
+    (written into it, then read out of it)."""
+    pc.add("energy", "dram", bits * hw.dram.energy)
+    pc.add("latency", "dram", bits * hw.dram.latency)
+    pc.add("traffic", "dram", bits / 8.0)
+    _buffer_access(pc, hw, bits, 2.0)
+    pc.add("traffic", "global_buffer", bits / 8.0)
+
+
+def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
+    p = hw.p
+    pc = PhaseCost()
+    op = node.decl.op
+    b_act, b_err, b_grad = (p["precision.activation"], p["precision.error"],
+                            p["precision.gradient"])
+    if node.layer is not None:
+        layer = network.layers[node.layer]
+        m = hw.maps[node.layer]
+        share = hw.layer_share(node.layer)
+    if op == "mvm":
+        bits_in = m.rows * b_act
+        _move_global(pc, hw, bits_in, share)
+        _tile_buffer(pc, hw, bits_in, m.tiles)
+        _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
+                    "memory_array")
+        _accumulate(pc, hw, m.cols, m.sa_rows)
+        pc.add("energy", "activation", layer.out_features * hw.activation.energy)
+        pc.add("latency", "activation", hw.activation.latency)
+        _move_global(pc, hw, layer.out_features * b_act, share)
+        if "input" in node.decl.stash:
+            _stash(pc, hw, m.rows * b_act, share)
+    elif op == "mvm_transposed":
+        assert hw.transposed is not None
+        bits_in = layer.out_features * b_err
+        _move_global(pc, hw, bits_in, share)
+        _tile_buffer(pc, hw, bits_in, m.tiles)
+        _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
+                    "memory_array")
+        _accumulate(pc, hw, m.rows, m.sa_cols)
+        _move_global(pc, hw, m.rows * b_err, share)
+    elif op == "mvm_feedback":
+        fb = hw.feedback[0] if node.layer is None or len(hw.feedback) == 1 \
+            else hw.feedback[node.layer]
+        classes = float(network.classes)
+        _move_global(pc, hw, classes * b_err, 1.0)
+        _array_read(pc, hw, fb, hw.forward, fb.rows, fb.cols, fb.sa_rows, b_err, 1.0,
+                    "feedback_array")
+        _accumulate(pc, hw, fb.cols, fb.sa_rows)
+        outputs = fb.cols / np.ceil(p["precision.weight"] / p["memory.bits_per_cell"])
+        _move_global(pc, hw, outputs * b_err, 1.0)
+        # the ADC, shift-add and driver work here is done by the feedback arrays' periphery
+        for key in ("decoder_driver", "column_mux", "adc", "shift_add"):
+            pc.energy["feedback_array"] = pc.energy.get("feedback_array", 0.0) + pc.energy.pop(key)
+    elif op == "gradient":
+        _gradient(pc, hw, node, layer, m, share)
+    elif op == "write":
+        _write(pc, hw, layer, m, share)
+    else:  # pragma: no cover - the rule schema admits no other op
+        raise AssertionError(op)
+    return pc
+
+
+def _stash(pc: PhaseCost, hw: Hardware, bits: Num, share: Num) -> None:
+    """Keep a tensor for a later phase: off chip (DRAM) or in the global buffer."""
+    if hw.opts.stash == "dram":
+        _dram(pc, hw, bits)
+    else:
+        _move_global(pc, hw, bits, share)
+
+
+def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer, m: MatrixMap,
+              share: Num) -> None:
+    """dW = delta h^T on a weight-gradient unit: h's bit-planes are written into the unit's
+    SRAM CIM arrays, each error element is applied in turn and every activation bit column is
+    converted; the gradient then joins the batch accumulation."""
+    p = hw.p
+    b_act, b_err, b_grad = (p["precision.activation"], p["precision.error"],
+                            p["precision.gradient"])
+    ins, outs = float(layer.in_features), float(layer.out_features)
+    arrays = hw.wgu_arrays[node.unit] if node.unit is not None else hw.wgu_arrays[0]
+    # fetch the stashed input and the error
+    if hw.opts.stash == "dram":
+        _dram(pc, hw, ins * b_act)
+    _move_global(pc, hw, ins * b_act + outs * b_err, share)
+    # write h into the WGU arrays
+    pc.add("energy", "wgu", ins * b_act * hw.wgu_cell_write)
+    # compute: one conversion per activation bit column per error element
+    conversions = ins * outs * b_act
+    passes = np.ceil(ins * b_act / (arrays * p["training.wgu.cols"]))
+    pc.add("energy", "wgu", conversions * hw.wgu_adc.energy)
+    pc.add("latency", "wgu", passes * outs * p["training.wgu.rows_per_adc"] * hw.wgu_adc.latency)
+    # accumulate across the batch
+    adds = ins * outs
+    pc.add("energy", "wgu", adds * hw.wgu_adder.energy)
+    pc.add("latency", "wgu", np.ceil(adds / p["training.wgu.accumulators"]) * hw.wgu_adder.latency)
+    if hw.opts.gradient_round_trip == "dram_per_sample":
+        grad_bits = ins * outs * b_grad
+        _dram(pc, hw, grad_bits)  # written out
+        _dram(pc, hw, grad_bits)  # read back to accumulate
+
+
+def _write(pc: PhaseCost, hw: Hardware, layer, m: MatrixMap, share: Num) -> None:
+    """Program the changed cells once per batch, row by row, SET and RESET pulses in two
+    passes; ``training.parallel_array_writes`` subarrays are written at once."""
+    p = hw.p
+    if hw.opts.gradient_round_trip == "dram_per_sample":
+        grad_bits = float(layer.in_features) * float(layer.out_features) * p["precision.gradient"]
+        _dram(pc, hw, grad_bits)
+    cells = m.rows * m.cols * p["training.changed_fraction"] * m.duplication
+    pulses = p["training.update_pulses"]
+    pc.add("energy", "memory_array", cells * pulses * p["memory.write_energy_per_pulse"])
+    row_writes = m.rows * m.sa_cols * m.duplication
+    pc.add("energy", "decoder_driver", row_writes * 2.0 * pulses * hw.forward.drivers.energy)
+    pc.add("latency", "memory_array", row_writes * 2.0 * pulses * p["memory.write_pulse_width"]
+           / p["training.parallel_array_writes"])
+    pc.add("latency", "decoder_driver", row_writes * hw.forward.drivers.latency
+           / p["training.parallel_array_writes"])

@@ -1,0 +1,174 @@
+"""The estimator: specs + network + rule -> hardware -> phase plan -> costs -> Estimate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import Config, load_config, parse_set
+from .costs import ENERGY_KEYS, TRAFFIC_KEYS, PhaseCost, phase_cost
+from .errors import InputError
+from .hardware import AREA_KEYS, build_hardware
+from .mapping import chip_utilization
+from .network import Network, load_network, mlp
+from .plan import build_plan, longest_path
+from .rules import RuleDecl, get_rule
+
+
+@dataclass
+class Estimate:
+    """The result of one estimate.  ``to_dict()`` is exactly what ``cimcost estimate --json``
+    prints: SI units (m^2, J, s, bytes), every total equal to the sum of its breakdown."""
+
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    @property
+    def area(self) -> float:
+        return float(self.data["area"]["total"])
+
+    @property
+    def energy(self) -> float:
+        return float(self.data["energy"]["total"])
+
+    @property
+    def latency(self) -> float:
+        return float(self.data["latency"]["total"])
+
+    @property
+    def traffic(self) -> float:
+        return float(self.data["traffic"]["total"])
+
+
+def _num(x: Any) -> Any:
+    arr = np.asarray(x, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr.tolist()
+
+
+def _book(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    out = {k: _num(values.get(k, 0.0)) for k in keys}
+    extra = {k: _num(v) for k, v in values.items() if k not in keys}
+    out.update(extra)
+    return out
+
+
+def _with_total(breakdown: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    total = sum(np.asarray(v, dtype=float) for v in breakdown.values())
+    return {"total": _num(total), "breakdown": breakdown, **extra}
+
+
+def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
+    p = cfg.params()
+    opts = cfg.options()
+    shared_feedback = opts.feedback_matrix == "sliced"
+    plan = build_plan(rule, network.depth, opts.wgus, shared_feedback,
+                      shared_buffer=not opts.buffer_per_wgu)
+    hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
+
+    costs: dict[str, PhaseCost] = {key: phase_cost(node, hw, network)
+                                   for key, node in plan.nodes.items()}
+    batch = p["training.batch_size"]
+    steps = p["training.steps"]
+    sample_sched = longest_path(plan.sample, plan.nodes,
+                                {k: costs[k].latency for k in plan.sample.nodes})
+    batch_sched = longest_path(plan.batch, plan.nodes,
+                               {k: costs[k].latency for k in plan.batch.nodes})
+    latency_total = steps * (batch * sample_sched.latency + batch_sched.latency)
+    lat_comp: dict[str, Any] = {}
+    for sched, mult in ((sample_sched, batch), (batch_sched, 1.0)):
+        for c, v in sched.by_component.items():
+            lat_comp[c] = lat_comp.get(c, 0.0) + steps * mult * v
+    lat_phase: dict[str, Any] = {}
+    for sched, mult in ((sample_sched, batch), (batch_sched, 1.0)):
+        for c, v in sched.by_phase.items():
+            lat_phase[c] = lat_phase.get(c, 0.0) + steps * mult * v
+
+    energy_comp: dict[str, Any] = {}
+    energy_phase: dict[str, Any] = {}
+    traffic_comp: dict[str, Any] = {}
+    traffic_phase: dict[str, Any] = {}
+    for key, node in plan.nodes.items():
+        mult = steps * (batch if node.decl.per == "sample" else 1.0)
+        pc = costs[key]
+        for c, v in pc.energy.items():
+            energy_comp[c] = energy_comp.get(c, 0.0) + mult * v
+            energy_phase[node.decl.name] = energy_phase.get(node.decl.name, 0.0) + mult * v
+        for c, v in pc.traffic.items():
+            traffic_comp[c] = traffic_comp.get(c, 0.0) + mult * v
+            traffic_phase[node.decl.name] = traffic_phase.get(node.decl.name, 0.0) + mult * v
+    leak_power = sum(hw.leakage.values())
+    energy_comp["leakage"] = leak_power * latency_total
+    energy_phase["leakage"] = energy_comp["leakage"]
+
+    layers = []
+    for ly, m in zip(network.layers, hw.maps, strict=True):
+        layers.append({"name": ly.name, "rows": ly.in_features, "cols": ly.out_features,
+                       "cells_rows": _num(m.rows), "cells_cols": _num(m.cols),
+                       "tiles": _num(m.tiles), "subarrays": _num(m.subarrays),
+                       "duplication": _num(m.duplication), "utilization": _num(m.utilization)})
+    wgus = plan.wgus
+    data: dict[str, Any] = {
+        "rule": rule.name,
+        "network": network.name,
+        "scope": {"batch_size": _num(batch), "steps": _num(steps),
+                  "samples": _num(batch * steps),
+                  "note": "totals cover `steps` training steps of `batch_size` samples each"},
+        "hardware": {
+            "tiles": _num(hw.total_tiles),
+            "pes": _num(hw.total_tiles * p["tile.pe_rows"] * p["tile.pe_cols"]),
+            "subarrays": _num(hw.subarrays),
+            "feedback_subarrays": _num(sum(fb.subarrays for fb in hw.feedback)),
+            "wgus": wgus,
+            "wgu_arrays": [_num(a) for a in hw.wgu_arrays],
+            "wgu_layers": [[network.layers[i].name for i in g] for g in plan.wgu_layers],
+            "transposable": rule.readout == "transposable",
+            "global_bus_width_bits": _num(hw.global_bus_width),
+            "global_buffer_bytes": _num(hw.global_buffer_cores * p["global_buffer.core_bits"] / 8),
+            "utilization": _num(chip_utilization(hw.maps, p)),
+            "layers": layers,
+        },
+        "area": _with_total(_book(hw.area, AREA_KEYS)),
+        "energy": _with_total(_book(energy_comp, ENERGY_KEYS),
+                              by_phase={k: _num(v) for k, v in energy_phase.items()}),
+        "latency": _with_total(_book(lat_comp, ENERGY_KEYS[:-1]),
+                               by_phase={k: _num(v) for k, v in lat_phase.items()}),
+        "traffic": _with_total(_book(traffic_comp, TRAFFIC_KEYS),
+                               by_phase={k: _num(v) for k, v in traffic_phase.items()}),
+        "config": {**cfg.files, "technology": cfg.tech.name, "memory": cfg.memory.name},
+    }
+    data["latency"]["total"] = _num(latency_total)
+    return Estimate(data)
+
+
+def estimate(
+    network: Network | str | list[int],
+    rule: str | RuleDecl = "inference",
+    *,
+    floorplan: str | None = None,
+    tech: str | None = None,
+    memory: str | None = None,
+    circuits: str | None = None,
+    set: dict[str, Any] | list[str] | None = None,  # noqa: A002 - mirrors the CLI flag
+) -> Estimate:
+    """Estimate area, energy, latency and traffic of ``network`` trained (or run) with ``rule``.
+
+    ``network`` is a :class:`Network`, a path to a network YAML file, or a list of MLP sizes.
+    ``set`` overrides fields by dotted path, e.g. ``{"adc.bits": 4}`` or ``["adc.bits=4"]``."""
+    if isinstance(network, str):
+        network = load_network(network)
+    elif isinstance(network, (list, tuple)):
+        network = mlp(list(network))
+    if not isinstance(network, Network):
+        raise InputError("network must be a Network, a YAML path or a list of sizes",
+                         field="network")
+    overrides: dict[str, Any] = {}
+    if isinstance(set, dict):
+        overrides = dict(set)
+    elif set:
+        overrides = dict(parse_set(item) for item in set)
+    cfg = load_config(floorplan, tech, memory, circuits, overrides)
+    return evaluate(network, get_rule(rule), cfg)

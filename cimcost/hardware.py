@@ -1,0 +1,248 @@
+"""The chip as built for one network and rule: mapped matrices, component instances, counts
+and the area roll-up (chip -> tile -> PE -> subarray, plus chip-level units)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .components import adc as adc_model
+from .components import array as array_model
+from .components import digital, interconnect, periphery, storage
+from .components.base import Cost, Num, Tech
+from .config import Options
+from .mapping import MatrixMap, map_matrix, map_network, tile_shape
+from .network import Network
+from .rules import RuleDecl
+
+AREA_KEYS = ("memory_array", "feedback_array", "decoder_driver", "column_mux", "adc",
+             "shift_add", "accumulation", "activation", "buffer", "interconnect", "wgu")
+
+
+@dataclass
+class Readout:
+    """One readout direction of a subarray: drivers on the input lines, a mux, ADCs and
+    shift-adds on the output lines."""
+
+    drivers: Cost  # all input-line drivers of one subarray
+    mux: Cost
+    adc: Cost  # one ADC
+    adcs: Num  # ADCs per subarray
+    share: Num  # output lines per ADC, converted one after another
+    shift_add: Cost  # one shift-add
+    lines_out: Num
+
+
+@dataclass
+class Hardware:
+    tech: Tech
+    p: dict[str, Num]
+    opts: Options
+    maps: list[MatrixMap]
+    feedback: list[MatrixMap]
+    cell: Cost
+    forward: Readout
+    transposed: Readout | None
+    pe_tree: Cost  # one PE adder tree (per output lane)
+    tile_tree: Cost
+    global_tree: Cost
+    activation: Cost
+    global_buffer: Cost
+    global_buffer_cores: Num
+    global_buffer_banks: Num
+    tile_buffer: Cost
+    tile_buffer_cores: Num
+    global_bus: Cost
+    global_bus_width: Num
+    tile_bus: Cost
+    dram: Cost
+    wgu_arrays: list[Num]
+    wgu_adc: Cost
+    wgu_adcs_per_array: Num
+    wgu_adder: Cost
+    wgu_cell_write: Num  # energy per bit written into a WGU array
+    total_tiles: Num
+    area: dict[str, Num] = field(default_factory=dict)
+    leakage: dict[str, Num] = field(default_factory=dict)
+
+    @property
+    def subarrays(self) -> Num:
+        return sum(m.subarrays for m in self.maps)
+
+    def layer_share(self, layer: int) -> Num:
+        """Fraction of the global bus wired to one layer's tiles (an H-tree branch carries only
+        the lanes of the tiles below it)."""
+        if self.opts.bus_share == "whole":
+            return 1.0
+        return self.maps[layer].tiles / self.total_tiles
+
+
+def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_out: Num,
+             bits: Num, share: Num, input_bits: Num, drive_voltage: Num, pitch: Num) -> Readout:
+    sar = opts.adc_type == "sar"
+    adcs = np.ceil(lines_out / share)
+    sa_width = bits + input_bits
+    return Readout(
+        drivers=periphery.line_drivers(tech, p, lines_in, lines_out, pitch, drive_voltage),
+        mux=periphery.column_mux(tech, lines_out),
+        adc=adc_model.adc(tech, bits, sar),
+        adcs=adcs,
+        share=share,
+        shift_add=digital.shift_add(tech, sa_width),
+        lines_out=lines_out,
+    )
+
+
+def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Options,
+                   wgu_groups: list[list[int]]) -> Hardware:
+    tech = Tech(p)
+    rows, cols = p["subarray.rows"], p["subarray.cols"]
+    maps = map_network(network, p)
+    classes = float(network.classes)
+    feedback: list[MatrixMap] = []
+    if rule.feedback == "classes_by_width":
+        hidden = network.layers[:-1]
+        if hidden:
+            if opts.feedback_matrix == "sliced":
+                widest = float(max(ly.out_features for ly in hidden))
+                feedback = [map_matrix("B", classes, widest, p, tiled=False)]
+            else:
+                feedback = [map_matrix(f"B[{i + 1}]", classes, float(ly.out_features), p,
+                                       tiled=False) for i, ly in enumerate(hidden)]
+
+    sram = opts.memory_is_sram
+    cell = array_model.memory_array(tech, p, rows, cols, sram)
+    pitch = array_model.cell_pitch(tech, p)
+    v_read = tech.vdd if sram else p["memory.read_voltage"]
+    b_act, b_err = p["precision.activation"], p["precision.error"]
+    forward = _readout(tech, p, opts, rows, cols, p["adc.bits"], p["adc.columns_per_adc"],
+                       b_act, v_read, pitch)
+    transposed = None
+    if rule.readout == "transposable":
+        transposed = _readout(tech, p, opts, cols, rows, p["transposed_adc.bits"],
+                              p["transposed_adc.rows_per_adc"], b_err, v_read, pitch)
+
+    t_r, t_c = tile_shape(p)
+    out_width = p["adc.bits"] + b_act + np.log2(rows)
+    pe_tree = digital.adder_tree(tech, p["pe.subarray_rows"], out_width)
+    tile_tree = digital.adder_tree(tech, p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
+    global_tree_inputs = max(float(np.max(m.tiles)) for m in maps) if maps else 1.0
+    global_tree = digital.adder_tree(tech, global_tree_inputs, out_width + np.log2(t_r))
+
+    total_tiles = sum(m.tiles for m in maps)
+    clock = p["clock_frequency"]
+    # global bus: every tile needs its input rows plus its ADC outputs; halve to the maximum
+    tile_rows_cells, tile_cols_cells = t_r * rows, t_c * cols
+    want = total_tiles * (tile_rows_cells + tile_cols_cells / p["adc.columns_per_adc"])
+    halvings = np.maximum(0.0, np.ceil(np.log2(want / p["interconnect.max_global_bus_width"])))
+    bus_width = want / np.exp2(halvings)
+
+    # buffers: the global one holds the widest layer's input and output activations for the
+    # whole batch unless told otherwise; the tile one holds one tile's input vector
+    widest_io = max(ly.in_features + ly.out_features for ly in network.layers)
+    gb_bits_needed = widest_io * b_act
+    gb_cores = (np.ceil(gb_bits_needed / p["global_buffer.core_bits"])
+                if opts.global_buffer_cores is None else float(opts.global_buffer_cores))
+    gb_cores = np.maximum(gb_cores, 1.0)
+    global_buffer = storage.sram_buffer(tech, gb_cores * p["global_buffer.core_bits"], clock)
+    # one bank of cores per WGU lets every WGU stream its gradients at once (the paper's
+    # assumption that layers reach memory in parallel); a shared bank serialises them
+    gb_banks = float(max(len([g for g in wgu_groups if g]), 1)) if opts.buffer_per_wgu else 1.0
+    tb_cores = (np.ceil(tile_rows_cells * b_act / p["tile_buffer.core_bits"])
+                if opts.tile_buffer_cores is None else float(opts.tile_buffer_cores))
+    tb_cores = np.maximum(tb_cores, 1.0)
+    tile_buffer = storage.sram_buffer(tech, tb_cores * p["tile_buffer.core_bits"], clock)
+
+    # sizes for the interconnect: a subarray with its periphery, a PE, a tile
+    def readout_area(r: Readout | None) -> Num:
+        if r is None:
+            return 0.0
+        return r.drivers.area + r.mux.area + r.adcs * (r.adc.area + r.shift_add.area)
+
+    sub_area = cell.area + readout_area(forward) + readout_area(transposed)
+    lanes_pe = p["pe.subarray_cols"] * cols / p["adc.columns_per_adc"]
+    pe_area = p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
+    tile_bus = interconnect.htree(tech, p["tile.pe_rows"] * p["tile.pe_cols"], np.sqrt(pe_area),
+                                  tile_rows_cells)
+    lanes_tile = t_c * cols / p["adc.columns_per_adc"]
+    tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + lanes_tile * tile_tree.area
+                 + tile_buffer.area + tile_bus.area)
+    global_bus = interconnect.htree(tech, total_tiles, np.sqrt(tile_area), bus_width)
+
+    activation = digital.activation_unit(tech, bus_width / b_act)
+    dram = storage.dram(p)
+
+    # weight-gradient units: SRAM CIM arrays holding one input vector bit-plane per column,
+    # sized for the widest input among the layers each unit serves
+    wgu_arrays = [np.ceil(max(network.layers[i].in_features for i in g) * b_act / p["training.wgu.cols"])
+                  for g in wgu_groups if g]
+    wgu_cell_f2 = p["tech.sram_cell_area_f2"]
+    wgu_adc = adc_model.flash_adc(tech, p["training.wgu.adc_bits"])
+    wgu_adcs_per_array = np.ceil(p["training.wgu.cols"] / p["training.wgu.rows_per_adc"])
+    acc_width = p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2)))
+    wgu_adder = digital.adder(tech, acc_width)
+    wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"] + b_act)
+    wgu_drivers = periphery.line_drivers(tech, p, p["training.wgu.rows"] + p["training.wgu.cols"], p["training.wgu.cols"],
+                                         np.sqrt(wgu_cell_f2) * tech.F, tech.vdd)
+    wgu_array_area = (tech.area(p["training.wgu.rows"] * p["training.wgu.cols"] * wgu_cell_f2)
+                      + wgu_adcs_per_array * (wgu_adc.area + wgu_shift.area)
+                      + wgu_drivers.area)
+    # each WGU accumulates gradients across the batch in its own bank of adders
+    accumulators = len(wgu_arrays) * p["training.wgu.accumulators"]
+    wgu_area = sum(n * wgu_array_area for n in wgu_arrays) + accumulators * wgu_adder.area
+    wgu_leak = sum(n * (wgu_adcs_per_array * (wgu_adc.leakage + wgu_shift.leakage)
+                        + wgu_drivers.leakage) for n in wgu_arrays) \
+        + accumulators * wgu_adder.leakage
+    if opts.gradient_round_trip == "on_chip" and wgu_groups:
+        # gradients accumulate on chip: every trained layer needs a full-size accumulator SRAM
+        acc_bits = sum(network.layers[i].weights for g in wgu_groups for i in g) * acc_width
+        acc = storage.sram_buffer(tech, acc_bits, clock)
+        wgu_area = wgu_area + acc.area
+        wgu_leak = wgu_leak + acc.leakage
+    wgu_cell_write = tech.wire_c * np.sqrt(wgu_cell_f2) * tech.F * p["training.wgu.rows"] * tech.vdd**2
+
+    hw = Hardware(tech, p, opts, maps, feedback, cell, forward, transposed, pe_tree, tile_tree,
+                  global_tree, activation, global_buffer, gb_cores, gb_banks, tile_buffer, tb_cores,
+                  global_bus, bus_width, tile_bus, dram, wgu_arrays, wgu_adc, wgu_adcs_per_array,
+                  wgu_adder, wgu_cell_write, total_tiles)
+
+    # ----- area roll-up
+    s = hw.subarrays
+    pes = total_tiles * p["tile.pe_rows"] * p["tile.pe_cols"]
+    area = dict.fromkeys(AREA_KEYS, 0.0 * s)
+    leak = dict.fromkeys(AREA_KEYS, 0.0 * s)
+    area["memory_array"] = s * cell.area
+    for r in (forward, transposed):
+        if r is None:
+            continue
+        area["decoder_driver"] += s * r.drivers.area
+        area["column_mux"] += s * r.mux.area
+        area["adc"] += s * r.adcs * r.adc.area
+        area["shift_add"] += s * r.adcs * r.shift_add.area
+        leak["decoder_driver"] += s * r.drivers.leakage
+        leak["column_mux"] += s * r.mux.leakage
+        leak["adc"] += s * r.adcs * r.adc.leakage
+        leak["shift_add"] += s * r.adcs * r.shift_add.leakage
+    directions = 2.0 if transposed is not None else 1.0
+    area["accumulation"] = directions * (pes * lanes_pe * pe_tree.area
+                                         + total_tiles * lanes_tile * tile_tree.area
+                                         + t_c * cols / p["adc.columns_per_adc"] * global_tree.area)
+    leak["accumulation"] = directions * (pes * lanes_pe * pe_tree.leakage
+                                         + total_tiles * lanes_tile * tile_tree.leakage)
+    area["activation"] = activation.area
+    leak["activation"] = activation.leakage
+    area["buffer"] = gb_banks * global_buffer.area + total_tiles * tile_buffer.area
+    leak["buffer"] = gb_banks * global_buffer.leakage + total_tiles * tile_buffer.leakage
+    area["interconnect"] = global_bus.area + total_tiles * tile_bus.area
+    leak["interconnect"] = global_bus.leakage + total_tiles * tile_bus.leakage
+    area["wgu"] = wgu_area + 0.0 * s
+    leak["wgu"] = wgu_leak + 0.0 * s
+    for fb in feedback:
+        area["feedback_array"] += fb.subarrays * (cell.area + readout_area(forward))
+        leak["feedback_array"] += fb.subarrays * (forward.drivers.leakage + forward.adcs
+                                                  * (forward.adc.leakage
+                                                     + forward.shift_add.leakage))
+    hw.area = area
+    hw.leakage = leak
+    return hw

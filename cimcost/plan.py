@@ -1,0 +1,196 @@
+"""Turn a rule declaration and a network into a phase DAG and schedule it.
+
+Nodes are phase instances (``forward[3]``, or ``error`` when one read serves every layer);
+edges come from the rule's ``after`` lists, plus ordering edges that serialise the phases
+sharing one weight-gradient unit.  Durations are numpy arrays, so the longest path is an
+elementwise max/sum in topological order and carries its per-component breakdown along.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .components.base import Num
+from .rules import PhaseDecl, RuleDecl, parse_ref
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+@dataclass(frozen=True)
+class PhaseNode:
+    key: str  # e.g. "grad[3]" or "error"
+    decl: PhaseDecl
+    layer: int | None  # 0-based layer index, None for a phase shared by all layers
+    unit: int | None = None  # WGU index for phases on a WGU
+
+
+@dataclass
+class Plan:
+    rule: RuleDecl
+    depth: int
+    wgus: int
+    sample: nx.DiGraph  # per-sample phases
+    batch: nx.DiGraph  # per-batch phases
+    nodes: dict[str, PhaseNode] = field(default_factory=dict)
+    wgu_layers: list[list[int]] = field(default_factory=list)
+
+
+def select_layers(selector: str, depth: int) -> list[int]:
+    every = list(range(depth))
+    return {
+        "all": every,
+        "hidden": every[:-1],
+        "not_first": every[1:],
+        "last": every[-1:],
+    }[selector]
+
+
+def rule_wgus(rule: RuleDecl, depth: int, override: int | None) -> int:
+    if rule.wgus == 0:
+        return 0
+    if override is not None:
+        return max(1, min(int(override), depth))
+    return depth if rule.wgus == "per_layer" else min(int(rule.wgus), depth)
+
+
+def assign_layers(trained: list[int], units: int) -> list[list[int]]:
+    """Round-robin assignment of trained layers to WGUs (layer i goes to unit i mod k)."""
+    groups: list[list[int]] = [[] for _ in range(units)]
+    for pos, layer in enumerate(trained):
+        groups[pos % units].append(layer)
+    return groups
+
+
+def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_feedback: bool,
+               shared_buffer: bool = False) -> Plan:
+    """``shared_feedback``: one sliced feedback matrix serves every layer with one read.
+    ``shared_buffer``: all WGUs stream gradients through one global-buffer bank, so their
+    phases run one at a time even when there are several WGUs."""
+    import networkx as nx
+
+    wgus = rule_wgus(rule, depth, wgus_override)
+    trained = sorted({ly for ph in rule.phases if ph.runs_on == "wgu"
+                      for ly in select_layers(ph.layers, depth)})
+    groups = assign_layers(trained, wgus) if wgus else []
+    unit_of = {ly: u for u, g in enumerate(groups) for ly in g}
+
+    plan = Plan(rule, depth, wgus, nx.DiGraph(), nx.DiGraph(), wgu_layers=groups)
+    instances: dict[str, dict[int, str]] = {}
+    for ph in rule.phases:
+        graph = plan.sample if ph.per == "sample" else plan.batch
+        layers = select_layers(ph.layers, depth)
+        instances[ph.name] = {}
+        # a feedback read shared by every layer (one sliced matrix, one input e) happens once
+        if ph.op == "mvm_feedback" and shared_feedback and layers:
+            node = PhaseNode(ph.name, ph, None)
+            plan.nodes[node.key] = node
+            graph.add_node(node.key)
+            for ly in layers:
+                instances[ph.name][ly] = node.key
+            continue
+        for ly in layers:
+            node = PhaseNode(f"{ph.name}[{ly + 1}]", ph, ly,
+                             unit_of.get(ly) if ph.runs_on == "wgu" else None)
+            plan.nodes[node.key] = node
+            graph.add_node(node.key)
+            instances[ph.name][ly] = node.key
+
+    for key, node in plan.nodes.items():
+        graph = plan.sample if node.decl.per == "sample" else plan.batch
+        own_layers = [node.layer] if node.layer is not None else select_layers(node.decl.layers, depth)
+        for ref in node.decl.after:
+            phase, index = parse_ref(ref)
+            for ly in own_layers:
+                target = {"l": ly, "l-1": ly - 1, "l+1": ly + 1, "last": depth - 1,
+                          "first": 0}[index]
+                src = instances.get(phase, {}).get(target)
+                if src is None or src == key:
+                    continue  # boundary: no such instance (e.g. forward[0])
+                if plan.nodes[src].decl.per != node.decl.per:
+                    continue  # per-batch phases follow the whole batch of samples anyway
+                graph.add_edge(src, key)
+
+    for graph in (plan.sample, plan.batch):
+        _serialise_units(graph, plan.nodes, shared_buffer)
+    return plan
+
+
+def _serialise_units(graph: nx.DiGraph, nodes: dict[str, PhaseNode], as_one: bool) -> None:
+    """Phases sharing a WGU run one after another, in the order the dependencies suggest
+    (longest-path depth in hops, then name): edges respect one total order, so no cycle."""
+    import networkx as nx
+
+    rank: dict[str, int] = {}
+    for key in nx.topological_sort(graph):
+        rank[key] = max((rank[p] + 1 for p in graph.predecessors(key)), default=0)
+    by_unit: dict[int, list[str]] = {}
+    for key in graph.nodes:
+        unit = nodes[key].unit
+        if unit is not None:
+            by_unit.setdefault(0 if as_one else unit, []).append(key)
+    for keys in by_unit.values():
+        keys.sort(key=lambda k: (rank[k], nodes[k].layer if nodes[k].layer is not None else -1,
+                                 k))
+        for a, b in zip(keys[:-1], keys[1:], strict=True):
+            graph.add_edge(a, b)
+
+
+@dataclass
+class Schedule:
+    latency: Num
+    by_component: dict[str, Num]
+    by_phase: dict[str, Num]
+
+
+def longest_path(graph: nx.DiGraph, nodes: dict[str, PhaseNode],
+                 durations: dict[str, dict[str, Num]]) -> Schedule:
+    """Critical path through ``graph``; ``durations[node][component]`` are arrays.  The returned
+    breakdowns are those of the critical path, so they sum exactly to the latency."""
+    import networkx as nx
+
+    finish: dict[str, Num] = {}
+    comp_path: dict[str, dict[str, Num]] = {}
+    phase_path: dict[str, dict[str, Num]] = {}
+    for key in nx.topological_sort(graph):
+        best: Num = 0.0
+        best_comp: dict[str, Num] = {}
+        best_phase: dict[str, Num] = {}
+        for pred in graph.predecessors(key):
+            better = finish[pred] > best
+            best = np.where(better, finish[pred], best)
+            names = set(best_comp) | set(comp_path[pred])
+            best_comp = {c: np.where(better, comp_path[pred].get(c, 0.0), best_comp.get(c, 0.0))
+                         for c in names}
+            pnames = set(best_phase) | set(phase_path[pred])
+            best_phase = {c: np.where(better, phase_path[pred].get(c, 0.0),
+                                      best_phase.get(c, 0.0)) for c in pnames}
+        own = durations[key]
+        own_total = sum(own.values()) if own else 0.0
+        finish[key] = best + own_total
+        comp = dict(best_comp)
+        for c, v in own.items():
+            comp[c] = comp.get(c, 0.0) + v
+        comp_path[key] = comp
+        phase = dict(best_phase)
+        pname = nodes[key].decl.name
+        phase[pname] = phase.get(pname, 0.0) + own_total
+        phase_path[key] = phase
+    if not finish:
+        return Schedule(0.0, {}, {})
+    latency: Num = 0.0
+    out_comp: dict[str, Num] = {}
+    out_phase: dict[str, Num] = {}
+    for key, f in finish.items():
+        better = f > latency
+        latency = np.where(better, f, latency)
+        names = set(out_comp) | set(comp_path[key])
+        out_comp = {c: np.where(better, comp_path[key].get(c, 0.0), out_comp.get(c, 0.0))
+                    for c in names}
+        pnames = set(out_phase) | set(phase_path[key])
+        out_phase = {c: np.where(better, phase_path[key].get(c, 0.0), out_phase.get(c, 0.0))
+                     for c in pnames}
+    return Schedule(latency, out_comp, out_phase)

@@ -1,0 +1,114 @@
+"""Learning-rule declarations: which matrices a rule stores, its phases per layer, what each
+phase depends on and runs on, and what it stashes.  Rules live as YAML files in
+``cimcost/rules/``; adding a rule is adding a file.  Nothing in the cost code branches on a
+rule's name."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ..errors import InputError
+from ..specs import Strict, validate_document
+from ..yamlio import load_yaml, parse_yaml_text
+
+Op = Literal["mvm", "mvm_transposed", "mvm_feedback", "gradient", "write"]
+LayerSelector = Literal["all", "hidden", "not_first", "last"]
+
+_REF = re.compile(r"^(?P<phase>[a-z_][a-z0-9_]*)\[(?P<index>l|l-1|l\+1|last|first)\]$")
+
+
+class PhaseDecl(Strict):
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*$")
+    op: Op
+    layers: LayerSelector
+    per: Literal["sample", "batch"]
+    after: list[str] = []
+    runs_on: Literal["arrays", "wgu"] = "arrays"
+    stash: list[Literal["input"]] = []
+
+    @field_validator("after")
+    @classmethod
+    def _refs(cls, refs: list[str]) -> list[str]:
+        for ref in refs:
+            if not _REF.match(ref):
+                raise ValueError(
+                    f"dependency '{ref}' is not of the form phase[l], phase[l-1], phase[l+1], "
+                    "phase[last] or phase[first]")
+        return refs
+
+
+class RuleDecl(Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    description: str
+    readout: Literal["forward", "transposable"]
+    feedback: Literal["none", "classes_by_width"]
+    wgus: int | Literal["per_layer"] = Field(default=1)
+    aliases: list[str] = []
+    phases: list[PhaseDecl] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleDecl:
+        names = [ph.name for ph in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError("phase names must be unique")
+        for ph in self.phases:
+            for ref in ph.after:
+                m = _REF.match(ref)
+                assert m is not None
+                if m["phase"] not in names:
+                    raise ValueError(f"phase '{ph.name}' depends on unknown phase '{m['phase']}'")
+            if ph.op == "mvm_transposed" and self.readout != "transposable":
+                raise ValueError(f"phase '{ph.name}' reads transposed weights but readout is "
+                                 "'forward'")
+            if ph.op == "mvm_feedback" and self.feedback == "none":
+                raise ValueError(f"phase '{ph.name}' reads feedback matrices but feedback is "
+                                 "'none'")
+            if ph.runs_on == "wgu" and self.wgus == 0:
+                raise ValueError(f"phase '{ph.name}' runs on a WGU but the rule has wgus: 0")
+        return self
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    m = _REF.match(ref)
+    assert m is not None
+    return m["phase"], m["index"]
+
+
+def _bundled() -> dict[str, str]:
+    folder = resources.files("cimcost.rules")
+    return {entry.name[:-5]: entry.read_text(encoding="utf-8") for entry in folder.iterdir()
+            if entry.name.endswith(".yaml")}
+
+
+@cache
+def builtin_rules() -> dict[str, RuleDecl]:
+    """Every bundled rule, by name and by alias."""
+    out: dict[str, RuleDecl] = {}
+    for fname, text in sorted(_bundled().items()):
+        rule = validate_document(RuleDecl, parse_yaml_text(text, f"cimcost/rules/{fname}.yaml"))
+        for key in (rule.name, *rule.aliases):
+            out[key] = rule
+    return out
+
+
+def rule_names() -> list[str]:
+    return sorted({r.name for r in builtin_rules().values()})
+
+
+def get_rule(name_or_path: str | RuleDecl) -> RuleDecl:
+    """A bundled rule by name, or a rule declared in a YAML file of the user's."""
+    if isinstance(name_or_path, RuleDecl):
+        return name_or_path
+    rules = builtin_rules()
+    if name_or_path in rules:
+        return rules[name_or_path]
+    if name_or_path.endswith((".yaml", ".yml")) and Path(name_or_path).exists():
+        return validate_document(RuleDecl, load_yaml(name_or_path))
+    raise InputError(f"unknown rule '{name_or_path}'", field="rule",
+                     expected="one of " + ", ".join(rule_names()) + " or a rule YAML file")

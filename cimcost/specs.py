@@ -1,0 +1,334 @@
+"""Validated specifications (pydantic v2) for technology, memory cell, circuits, floorplan, network.
+
+Every numeric constant in a technology, memory or circuit file is ``{value, unit, source}``:
+the value in SI units, the unit for people, the source for reviewers.  Loading turns a file
+into one of these models or raises :class:`InputError` naming the file, line and field.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError
+from .yamlio import LocatedDocument, load_yaml
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Constant(Strict):
+    value: float
+    unit: str
+    source: str = Field(min_length=3)
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+class PositiveConstant(Constant):
+    @field_validator("value")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be greater than 0")
+        return v
+
+
+class Calibration(Strict):
+    area: PositiveConstant
+    energy: PositiveConstant
+    latency: PositiveConstant
+
+
+class Technology(Strict):
+    """A CMOS node: the device and wire constants the component models scale with."""
+
+    kind: Literal["cmos"]
+    name: str
+    feature_size: PositiveConstant
+    vdd: PositiveConstant
+    gate_capacitance_per_width: PositiveConstant
+    drain_capacitance_per_width: PositiveConstant
+    on_current_n_per_width: PositiveConstant
+    on_current_p_per_width: PositiveConstant
+    off_current_per_width: PositiveConstant
+    wire_pitch: PositiveConstant
+    wire_resistance_per_length: PositiveConstant
+    wire_capacitance_per_length: PositiveConstant
+    sram_cell_area_f2: PositiveConstant
+    calibration: Calibration
+
+
+class MemoryCell(Strict):
+    """A memory cell used as a synapse: geometry, conductances, read and write conditions."""
+
+    kind: Literal["memory"]
+    name: str
+    technology: Literal["sram", "rram", "fefet", "pcm", "ftj", "ecram", "nvt"]
+    access: Literal["1T1R", "1FeFET", "crossbar", "6T", "8T"]
+    cell_area_f2: PositiveConstant
+    bits_per_cell: PositiveConstant
+    r_on: PositiveConstant | None = None
+    r_off: PositiveConstant | None = None
+    read_voltage: PositiveConstant
+    read_pulse_width: PositiveConstant
+    write_voltage: PositiveConstant
+    write_pulse_width: PositiveConstant
+    write_energy_per_pulse: PositiveConstant
+    levels: PositiveConstant
+    access_resistance: PositiveConstant | None = None
+    nonlinearity_ltp: Constant | None = None
+    nonlinearity_ltd: Constant | None = None
+    c2c_sigma: Constant | None = None
+    d2d_sigma: Constant | None = None
+
+    @model_validator(mode="after")
+    def _resistances(self) -> MemoryCell:
+        if self.technology != "sram":
+            if self.r_on is None or self.r_off is None:
+                raise ValueError("r_on and r_off are required for a non-SRAM cell")
+            if self.r_off.value <= self.r_on.value:
+                raise ValueError("r_off must be larger than r_on")
+        if self.bits_per_cell.value != int(self.bits_per_cell.value):
+            raise ValueError("bits_per_cell must be a whole number")
+        return self
+
+
+class CircuitBlock(Strict):
+    """Node-independent description of one circuit: area in F^2, energy in switched minimum
+    gates, delay in minimum-gate delays.  The technology file turns these into SI values."""
+
+    area_f2: PositiveConstant
+    energy_gates: PositiveConstant
+    delay_gates: PositiveConstant
+
+
+class Circuits(Strict):
+    kind: Literal["circuits"]
+    name: str
+    sense_amp: CircuitBlock
+    sar_bit: CircuitBlock
+    adder_bit: CircuitBlock
+    register_bit: CircuitBlock
+    line_driver: CircuitBlock
+    mux_line: CircuitBlock
+    buffer_bit: CircuitBlock
+    activation_lane: CircuitBlock
+    transistor_area_f2: PositiveConstant
+    repeater_overhead: PositiveConstant
+    wire_pitch_multiple: PositiveConstant
+
+
+# ---------------------------------------------------------------------------- floorplan
+
+
+class SubarraySpec(Strict):
+    rows: int = Field(gt=0, le=1 << 16)
+    cols: int = Field(gt=0, le=1 << 16)
+
+
+class PESpec(Strict):
+    subarray_rows: int = Field(gt=0, le=1024)
+    subarray_cols: int = Field(gt=0, le=1024)
+
+
+class TileSpec(Strict):
+    pe_rows: int = Field(gt=0, le=1024)
+    pe_cols: int = Field(gt=0, le=1024)
+
+
+class ADCSpec(Strict):
+    type: Literal["flash", "sar"]
+    bits: int = Field(gt=0, le=16)
+    columns_per_adc: int = Field(gt=0, le=4096)
+
+
+class TransposedADCSpec(Strict):
+    bits: int = Field(gt=0, le=16)
+    rows_per_adc: int = Field(gt=0, le=4096)
+
+
+class PrecisionSpec(Strict):
+    weight: int = Field(gt=0, le=32)
+    activation: int = Field(gt=0, le=32)
+    error: int = Field(gt=0, le=32)
+    gradient: int = Field(gt=0, le=64)
+
+
+class BufferSpec(Strict):
+    core_bits: int = Field(gt=0, description="bits in one buffer core (e.g. 128x128 = 16384)")
+    port_bits: int = Field(gt=0, description="bits one core reads or writes per cycle")
+    cores: int | Literal["auto"] = "auto"
+    channels: Literal["shared", "per_wgu"] = "shared"
+
+
+class InterconnectSpec(Strict):
+    max_global_bus_width: int = Field(gt=0, le=1 << 20)
+    bus_share: Literal["tiles", "whole"] = "tiles"
+
+
+class DRAMSpec(Strict):
+    name: str
+    bandwidth: float = Field(gt=0, description="bytes per second")
+    energy_per_bit: float = Field(gt=0, description="J per bit")
+
+
+class WGUSpec(Strict):
+    rows: int = Field(gt=0, le=1 << 16)
+    cols: int = Field(gt=0, le=1 << 16)
+    adc_bits: int = Field(gt=0, le=16)
+    rows_per_adc: int = Field(gt=0, le=4096)
+    accumulators: int = Field(gt=0, le=1 << 30)
+
+
+class TrainingSpec(Strict):
+    batch_size: int = Field(gt=0, le=1 << 24)
+    steps: int = Field(gt=0, le=1 << 40)
+    wgus: int | Literal["auto"] = "auto"
+    wgu: WGUSpec
+    gradient_round_trip: Literal["dram_per_sample", "on_chip"] = "dram_per_sample"
+    stash: Literal["dram", "global_buffer"] = "dram"
+    parallel_array_writes: int = Field(gt=0, le=1 << 20)
+    update_pulses: float = Field(gt=0)
+    changed_fraction: float = Field(ge=0, le=1)
+    feedback_matrix: Literal["sliced", "per_layer"] = "sliced"
+
+
+class Floorplan(Strict):
+    """Architecture and operating point: everything that is neither technology nor network."""
+
+    kind: Literal["floorplan"]
+    name: str
+    technology: str
+    memory: str
+    circuits: str
+    clock_frequency: float = Field(gt=0)
+    input_activity: float = Field(gt=0, le=1)
+    subarray: SubarraySpec
+    pe: PESpec
+    tile: TileSpec
+    adc: ADCSpec
+    transposed_adc: TransposedADCSpec
+    precision: PrecisionSpec
+    global_buffer: BufferSpec
+    tile_buffer: BufferSpec
+    interconnect: InterconnectSpec
+    dram: DRAMSpec
+    training: TrainingSpec
+
+
+# ------------------------------------------------------------------------------ network
+
+
+class LayerSpec(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    type: Literal["dense"] = "dense"
+    in_features: int | None = Field(default=None, gt=0, le=1 << 24)
+    out_features: int = Field(gt=0, le=1 << 24)
+    activation: Literal["relu", "sigmoid", "tanh", "softmax", "identity"] = "relu"
+    inputs: list[str] | None = None
+
+
+class NetworkSpec(Strict):
+    kind: Literal["network"]
+    name: str
+    input_features: int = Field(gt=0, le=1 << 24)
+    layers: list[LayerSpec] = Field(min_length=1, max_length=100_000)
+
+
+# ------------------------------------------------------------------------------ loading
+
+
+def _path_str(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # pydantic adds union-member tags such as 'int' or "literal['auto']"; drop them
+    cleaned = []
+    for part in loc:
+        if isinstance(part, str) and (
+            part in ("int", "float", "str", "bool", "PositiveConstant", "Constant")
+            or part.startswith(("literal[", "function-", "constrained-"))
+        ):
+            continue
+        cleaned.append(part)
+    return tuple(cleaned)
+
+
+def _expected(err: dict[str, Any]) -> str | None:
+    kind = err.get("type", "")
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return None
+    if kind == "missing":
+        return None
+    if kind in ("greater_than",):
+        return f"a number > {ctx.get('gt')}"
+    if kind in ("greater_than_equal",):
+        return f"a number >= {ctx.get('ge')}"
+    if kind in ("less_than_equal",):
+        return f"a number <= {ctx.get('le')}"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected')}"
+    if kind.startswith("int"):
+        return "a whole number"
+    if kind.startswith("float"):
+        return "a number"
+    if kind.startswith("string"):
+        return "a text string"
+    if kind.startswith("list"):
+        return "a list"
+    if kind.startswith("model") or kind.startswith("dict"):
+        return "a mapping"
+    return None
+
+
+def raise_validation(exc: ValidationError, file: str, doc: LocatedDocument | None) -> None:
+    errors = exc.errors()
+    err = errors[0]
+    loc = _clean_loc(tuple(err["loc"]))
+    field = _path_str(loc) or None
+    line = doc.line_of(loc) if doc else None
+    kind = err.get("type", "")
+    if kind == "extra_forbidden":
+        message = "unknown field"
+    elif kind == "missing":
+        message = "required field is missing"
+    else:
+        message = str(err.get("msg", "invalid value"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        value = err.get("input")
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            message = f"{message} (got {value!r})"
+    more = len(errors) - 1
+    if more:
+        message += f"; and {more} more problem{'s' if more > 1 else ''} in this file"
+    raise InputError(message, file=file, line=line, field=field, expected=_expected(err)) from None
+
+
+def validate_document(model: type[BaseModel], doc: LocatedDocument) -> Any:
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise_validation(exc, doc.file, doc)
+
+
+def load_spec(model: type[BaseModel], path: str | Path) -> Any:
+    return validate_document(model, load_yaml(path))
