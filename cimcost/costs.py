@@ -105,8 +105,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
     p = hw.p
     pc = PhaseCost()
     op = node.decl.op
-    b_act, b_err, b_grad = (p["precision.activation"], p["precision.error"],
-                            p["precision.gradient"])
+    b_act, b_err = p["precision.activation"], p["precision.error"]
     if node.layer is not None:
         layer = network.layers[node.layer]
         m = hw.maps[node.layer]

@@ -183,7 +183,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     acc_width = p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2)))
     wgu_adder = digital.adder(tech, acc_width)
     wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"] + b_act)
-    wgu_drivers = periphery.line_drivers(tech, p, p["training.wgu.rows"] + p["training.wgu.cols"], p["training.wgu.cols"],
+    wgu_rows, wgu_cols = p["training.wgu.rows"], p["training.wgu.cols"]
+    wgu_drivers = periphery.line_drivers(tech, p, wgu_rows + wgu_cols, wgu_cols,
                                          np.sqrt(wgu_cell_f2) * tech.F, tech.vdd)
     wgu_array_area = (tech.area(p["training.wgu.rows"] * p["training.wgu.cols"] * wgu_cell_f2)
                       + wgu_adcs_per_array * (wgu_adc.area + wgu_shift.area)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -167,7 +167,7 @@ class PrecisionSpec(Strict):
 class BufferSpec(Strict):
     core_bits: int = Field(gt=0, description="bits in one buffer core (e.g. 128x128 = 16384)")
     port_bits: int = Field(gt=0, description="bits one core reads or writes per cycle")
-    cores: int | Literal["auto"] = "auto"
+    cores: Annotated[int, Field(gt=0, le=1 << 30)] | Literal["auto"] = "auto"
     channels: Literal["shared", "per_wgu"] = "shared"
 
 
@@ -193,7 +193,7 @@ class WGUSpec(Strict):
 class TrainingSpec(Strict):
     batch_size: int = Field(gt=0, le=1 << 24)
     steps: int = Field(gt=0, le=1 << 40)
-    wgus: int | Literal["auto"] = "auto"
+    wgus: Annotated[int, Field(gt=0, le=1 << 20)] | Literal["auto"] = "auto"
     wgu: WGUSpec
     gradient_round_trip: Literal["dram_per_sample", "on_chip"] = "dram_per_sample"
     stash: Literal["dram", "global_buffer"] = "dram"
@@ -271,7 +271,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(cleaned)
 
 
-def _expected(err: dict[str, Any]) -> str | None:
+def _expected(err: Any) -> str | None:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -303,6 +303,11 @@ def raise_validation(exc: ValidationError, file: str, doc: LocatedDocument | Non
     errors = exc.errors()
     err = errors[0]
     loc = _clean_loc(tuple(err["loc"]))
+    # a union (e.g. a number or 'auto') fails once per alternative: one problem, one message
+    same = [e for e in errors if _clean_loc(tuple(e["loc"])) == loc]
+    alternatives = [a for a in (_expected(e) for e in same) if a]
+    errors = [e for e in errors if _clean_loc(tuple(e["loc"])) != loc]
+    errors.insert(0, err)
     field = _path_str(loc) or None
     line = doc.line_of(loc) if doc else None
     kind = err.get("type", "")
@@ -320,7 +325,8 @@ def raise_validation(exc: ValidationError, file: str, doc: LocatedDocument | Non
     more = len(errors) - 1
     if more:
         message += f"; and {more} more problem{'s' if more > 1 else ''} in this file"
-    raise InputError(message, file=file, line=line, field=field, expected=_expected(err)) from None
+    expected = " or ".join(dict.fromkeys(alternatives)) or None
+    raise InputError(message, file=file, line=line, field=field, expected=expected) from None
 
 
 def validate_document(model: type[BaseModel], doc: LocatedDocument) -> Any:

@@ -1,0 +1,508 @@
+"""Compare cimcost against the DNN+NeuroSim V2.1 on-chip-training reference runs.
+
+Usage::
+
+    python benchmarks/validate_neurosim.py [--reference DIR] [--floorplan FILE] [--markdown]
+
+For every ``*.json`` case with ``status: ok`` in the reference directory (default
+``../shared/reference/neurosim-v2.1`` relative to the repository root) the MLP and the
+parameters NeuroSim was built with (ADC levels, subarray size, muxing, batch size) are handed to
+``cimcost.estimate(..., rule="bp")``.  Everything is compared **per image**: NeuroSim reports
+per epoch (``batchSize * numIteration`` images, README ``epoch_definition``), cimcost per
+``scope.samples`` = ``batch_size * steps`` images; the once-per-batch weight update is divided
+the same way on both sides.
+
+Flags: ``!`` marks a ratio cimcost/NeuroSim outside 0.8-1.25, ``!!`` one outside 0.5-1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import cimcost
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_REFERENCE = REPO.parent / "shared" / "reference" / "neurosim-v2.1"
+DEFAULT_FLOORPLAN = "floorplans/default.yaml"
+
+TIGHT = (0.8, 1.25)
+LOOSE = (0.5, 1.5)
+
+# NeuroSim phase -> cimcost phase
+PHASES = {"forward": "forward", "activation_gradient": "error", "weight_gradient": "grad",
+          "weight_update": "update"}
+
+# NeuroSim area line -> cimcost area components
+AREA_MAP: dict[str, tuple[str, ...]] = {
+    "cim_synaptic_array": ("memory_array", "feedback_array"),
+    "adc": ("adc",),
+    "accumulation": ("shift_add", "accumulation"),
+    "other_peripheries": ("decoder_driver", "column_mux", "buffer", "activation"),
+    "interconnect": ("interconnect",),
+    "weight_gradient_unit": ("wgu",),
+}
+
+# NeuroSim energy breakdown line -> (cimcost components, which phases: "read" = every phase
+# except the weight update, "update" = the update phase only, "all")
+ENERGY_MAP: dict[str, tuple[tuple[str, ...], str]] = {
+    "adc": (("adc",), "all"),
+    "accumulation": (("shift_add", "accumulation"), "all"),
+    "synaptic_array_wo_adc_and_other_periphery": (
+        ("memory_array", "feedback_array", "decoder_driver", "column_mux"), "read"),
+    "buffer": (("buffer",), "all"),
+    "interconnect": (("interconnect",), "all"),
+    "weight_gradient_calculation": (("wgu",), "all"),
+    "weight_update": (("memory_array", "decoder_driver"), "update"),
+    "dram": (("dram",), "all"),
+}
+
+
+# ----------------------------------------------------------------------------------------------
+# reference side
+
+
+@dataclass
+class Case:
+    name: str
+    sweep: str
+    sizes: list[int]
+    overrides: dict[str, Any]
+    images: float  # images per NeuroSim epoch
+    data: dict[str, Any] = field(repr=False)
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+
+def _log2_levels(levels: Any, name: str) -> int:
+    bits = math.log2(float(levels))
+    if abs(bits - round(bits)) > 1e-9:
+        raise SystemExit(f"{name}={levels} is not a power of two; cannot map it to adc bits")
+    return round(bits)
+
+
+def load_case(path: Path) -> Case | None:
+    data = json.loads(path.read_text())
+    if data.get("status") != "ok":
+        return None
+    layers = data["network"]["layers"]
+    sizes = [int(layers[0]["in_features"])] + [int(ly["out_features"]) for ly in layers]
+    pe = data["param_effective"]
+    overrides: dict[str, Any] = {
+        "adc.bits": _log2_levels(pe["levelOutput"], "levelOutput"),
+        "transposed_adc.bits": _log2_levels(pe["levelOutputAG"], "levelOutputAG"),
+        "subarray.rows": int(pe["numRowSubArray"]),
+        "subarray.cols": int(pe["numColSubArray"]),
+        "adc.columns_per_adc": int(pe["numColMuxed"]),
+        "transposed_adc.rows_per_adc": int(pe["numRowMuxedAG"]),
+        "training.batch_size": int(pe["batchSize"]),
+    }
+    images = float(data["epoch_definition"]["images_per_epoch"])
+    assert images == float(pe["batchSize"]) * float(pe["numIteration"])
+    return Case(data["case"], data.get("sweep", ""), sizes, overrides, images, data)
+
+
+def _case_key(c: Case) -> tuple[int, int, int]:
+    return (0 if c.sweep.startswith("depth") or c.name.startswith("depth") else 1,
+            c.depth, int(c.overrides["adc.bits"]))
+
+
+def load_cases(ref: Path) -> tuple[list[Case], list[str]]:
+    cases: list[Case] = []
+    skipped: list[str] = []
+    for path in sorted(ref.glob("*.json")):
+        case = load_case(path)
+        if case is None:
+            skipped.append(path.stem)
+        else:
+            cases.append(case)
+    cases.sort(key=_case_key)
+    return cases, skipped
+
+
+# ----------------------------------------------------------------------------------------------
+# cimcost side
+
+
+@dataclass
+class Model:
+    """One cimcost estimate, per image."""
+
+    data: dict[str, Any]
+    samples: float
+    area: dict[str, float]  # m^2
+    energy: dict[str, float]  # J per image, by component (all phases, leakage excluded)
+    energy_phase_comp: dict[str, dict[str, float]] | None  # J per image, [phase][component]
+    energy_phase: dict[str, float]  # J per image
+    lat_total: float  # s per image, critical path of cimcost's schedule
+    lat_crit: dict[str, float]  # s per image each phase contributes to the critical path
+    lat_serial: dict[str, float] | None  # s per image each phase takes when run alone
+    seconds: float
+
+
+def _phase_books(sizes: list[int], floorplan: str, overrides: dict[str, Any]
+                 ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Per-phase, per-component energy and the summed duration of every phase instance (as if
+    the phases ran one after another, which is how NeuroSim accounts them), over the same
+    ``scope.samples`` as ``estimate``.  Uses cimcost internals, mirroring ``evaluate``."""
+    from cimcost.config import load_config
+    from cimcost.costs import phase_cost
+    from cimcost.hardware import build_hardware
+    from cimcost.plan import build_plan
+    from cimcost.rules import get_rule
+
+    network = cimcost.mlp(sizes)
+    rule = get_rule("bp")
+    cfg = load_config(floorplan, None, None, None, dict(overrides))
+    p = cfg.params()
+    opts = cfg.options()
+    plan = build_plan(rule, network.depth, opts.wgus, opts.feedback_matrix == "sliced",
+                      shared_buffer=not opts.buffer_per_wgu)
+    hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
+    steps = float(p["training.steps"])
+    batch = float(p["training.batch_size"])
+    energy: dict[str, dict[str, float]] = {}
+    busy: dict[str, float] = {}
+    for node in plan.nodes.values():
+        pc = phase_cost(node, hw, network)
+        mult = steps * (batch if node.decl.per == "sample" else 1.0)
+        book = energy.setdefault(node.decl.name, {})
+        for comp, val in pc.energy.items():
+            book[comp] = book.get(comp, 0.0) + mult * float(val)
+        busy[node.decl.name] = busy.get(node.decl.name, 0.0) + mult * float(
+            sum(np.asarray(v, dtype=float) for v in pc.latency.values()))
+    return energy, busy
+
+
+def run_model(case: Case, floorplan: str) -> Model:
+    t0 = time.perf_counter()
+    est = cimcost.estimate(cimcost.mlp(case.sizes), rule="bp", floorplan=floorplan,
+                           set=dict(case.overrides))
+    d = est.to_dict()
+    samples = float(d["scope"]["samples"])
+    area = {k: float(v) for k, v in d["area"]["breakdown"].items()}
+    energy = {k: float(v) / samples for k, v in d["energy"]["breakdown"].items()
+              if k != "leakage"}
+    energy_phase = {k: float(v) / samples for k, v in d["energy"]["by_phase"].items()
+                    if k != "leakage"}
+    lat_crit = {k: float(v) / samples for k, v in d["latency"]["by_phase"].items()}
+    phase_comp: dict[str, dict[str, float]] | None = None
+    serial: dict[str, float] | None = None
+    try:
+        books, busy = _phase_books(case.sizes, floorplan, case.overrides)
+    except Exception as exc:  # noqa: BLE001 - internals may move; degrade to the public JSON
+        warnings.warn(f"per-phase detail unavailable ({type(exc).__name__}: {exc}); "
+                      "serial phase latencies and the read/update split are skipped",
+                      stacklevel=1)
+    else:
+        phase_comp = {ph: {c: v / samples for c, v in comps.items()}
+                      for ph, comps in books.items()}
+        serial = {ph: v / samples for ph, v in busy.items()}
+        check = sum(sum(c.values()) for c in phase_comp.values())
+        if not math.isclose(check, sum(energy.values()), rel_tol=1e-6):
+            warnings.warn(f"{case.name}: per-phase energy {check:.6g} J does not match "
+                          f"estimate() {sum(energy.values()):.6g} J", stacklevel=1)
+    return Model(d, samples, area, energy, phase_comp, energy_phase,
+                 float(d["latency"]["total"]) / samples, lat_crit, serial,
+                 time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------------------------
+# comparison rows
+
+
+@dataclass
+class Row:
+    label: str
+    cim: float | None
+    ref: float | None
+    extra: str = ""  # optional extra column (e.g. the critical-path share)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.cim is None or self.ref is None or self.ref == 0.0:
+            return None
+        return self.cim / self.ref
+
+
+def flag(ratio: float | None) -> str:
+    if ratio is None or not math.isfinite(ratio):
+        return ""
+    if not LOOSE[0] <= ratio <= LOOSE[1]:
+        return "!!"
+    if not TIGHT[0] <= ratio <= TIGHT[1]:
+        return "!"
+    return ""
+
+
+def fmt(v: float | None, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if v == 0.0:
+        return "0"
+    return f"{v:.{digits}g}"
+
+
+def area_rows(case: Case, m: Model) -> list[Row]:
+    ref = case.data["area"]  # um^2
+    rows = [Row("chip total", sum(m.area.values()) * 1e6, ref["chip_total"] * 1e-6)]
+    used: set[str] = set()
+    for ns_key, comps in AREA_MAP.items():
+        used.update(comps)
+        rows.append(Row(ns_key, sum(m.area.get(c, 0.0) for c in comps) * 1e6,
+                        ref[ns_key] * 1e-6))
+    rest = sum(v for k, v in m.area.items() if k not in used)
+    if rest:
+        rows.append(Row("(cimcost, unmapped)", rest * 1e6, None))
+    return rows
+
+
+def _phase_energy(m: Model, comps: tuple[str, ...], which: str) -> float | None:
+    if which == "all":
+        return sum(m.energy.get(c, 0.0) for c in comps)
+    if m.energy_phase_comp is None:
+        return None
+    phases = [ph for ph in m.energy_phase_comp if (ph == "update") == (which == "update")]
+    return sum(m.energy_phase_comp[ph].get(c, 0.0) for ph in phases for c in comps)
+
+
+def energy_rows(case: Case, m: Model) -> list[Row]:
+    """uJ per image."""
+    tot = case.data["total"]
+    per = 1e-6 / case.images  # pJ per epoch -> uJ per image
+    rows = [Row("total (dynamic)", sum(m.energy.values()) * 1e6,
+                tot["energy"]["total"] * per)]
+    for ns_key, ph in PHASES.items():
+        rows.append(Row(f"phase {ns_key} [{ph}]", m.energy_phase.get(ph, 0.0) * 1e6,
+                        tot["energy"][ns_key] * per))
+    for ns_key, (comps, which) in ENERGY_MAP.items():
+        val = _phase_energy(m, comps, which)
+        label = f"{ns_key} [{'+'.join(comps)}" + ("" if which == "all" else f", {which}") + "]"
+        rows.append(Row(label, None if val is None else val * 1e6,
+                        tot["breakdown_energy"][ns_key] * per))
+    return rows
+
+
+def latency_rows(case: Case, m: Model) -> list[Row]:
+    """us per image.  ``cim`` is the phase's own time (phases serialised, as NeuroSim adds
+    them); ``extra`` is what the phase contributes to cimcost's critical path."""
+    tot = case.data["total"]["latency"]
+    per = 1e-3 / case.images  # ns per epoch -> us per image
+    serial = m.lat_serial
+    rows = [Row("total, serialised", None if serial is None else sum(serial.values()) * 1e6,
+                tot["total"] * per, fmt(m.lat_total * 1e6)),
+            Row("total, cimcost schedule", m.lat_total * 1e6, tot["total"] * per,
+                fmt(m.lat_total * 1e6))]
+    for ns_key, ph in PHASES.items():
+        own = None if serial is None else serial.get(ph, 0.0) * 1e6
+        rows.append(Row(f"{ns_key} [{ph}]", own, tot[ns_key] * per,
+                        fmt(m.lat_crit.get(ph, 0.0) * 1e6)))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# output
+
+
+def table(headers: list[str], body: list[list[str]], markdown: bool) -> str:
+    if markdown:
+        align = ["---"] + ["---:"] * (len(headers) - 1)
+        lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(align) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+        return "\n".join(lines)
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
+              for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
+                     for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
+    out.append("  ".join("-" * w for w in widths))
+    for r in body:
+        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+    return "\n".join(out)
+
+
+def rows_table(rows: list[Row], unit: str, markdown: bool, extra: str | None = None) -> str:
+    headers = ["quantity", f"cimcost {unit}", f"NeuroSim {unit}", "ratio", "flag"]
+    if extra:
+        headers.insert(2, extra)
+    body = []
+    for r in rows:
+        cells = [r.label, fmt(r.cim), fmt(r.ref), fmt(r.ratio, 3), flag(r.ratio)]
+        if extra:
+            cells.insert(2, r.extra)
+        body.append(cells)
+    return table(headers, body, markdown)
+
+
+def heading(text: str, level: int, markdown: bool) -> str:
+    if markdown:
+        return "#" * level + " " + text
+    bar = "=" if level <= 2 else "-"
+    return f"{text}\n{bar * len(text)}"
+
+
+def geomean(values: list[float]) -> float:
+    vals = [v for v in values if v and math.isfinite(v) and v > 0]
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else float("nan")
+
+
+def trend_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str]:
+    depth = [(c, m) for c, m in results
+             if c.name.startswith("depth") and c.overrides["adc.bits"] == 6]
+    if len(depth) < 2:
+        return []
+    depth.sort(key=lambda cm: cm[0].depth)
+    n = np.array([c.depth for c, _ in depth], dtype=float)
+    series = {
+        "latency us/image (NeuroSim = serial sum)": (
+            np.array([m.lat_total * 1e6 for _, m in depth]),
+            np.array([c.data["total"]["latency"]["total"] * 1e-3 / c.images for c, _ in depth])),
+        "energy uJ/image (dynamic)": (
+            np.array([sum(m.energy.values()) * 1e6 for _, m in depth]),
+            np.array([c.data["total"]["energy"]["total"] * 1e-6 / c.images for c, _ in depth])),
+        "area mm^2": (
+            np.array([sum(m.area.values()) * 1e6 for _, m in depth]),
+            np.array([c.data["area"]["chip_total"] * 1e-6 for c, _ in depth])),
+    }
+    out = [heading("Trend vs depth (width 1024, 6-bit ADC)", 2, markdown), ""]
+    body = []
+    lat_c, lat_n = series["latency us/image (NeuroSim = serial sum)"]
+    en_c, en_n = series["energy uJ/image (dynamic)"]
+    for i, (c, _) in enumerate(depth):
+        body.append([f"N={c.depth}", fmt(lat_c[i]), fmt(lat_n[i]), fmt(lat_c[i] / lat_n[i], 3),
+                     fmt(en_c[i]), fmt(en_n[i]), fmt(en_c[i] / en_n[i], 3)])
+    out.append(table(["depth", "latency cimcost us", "latency NeuroSim us", "ratio",
+                      "energy cimcost uJ", "energy NeuroSim uJ", "ratio"], body, markdown))
+    out.append("")
+    fit_body = []
+    for label, (cim, ref) in series.items():
+        sc, ic = np.polyfit(n, cim, 1)
+        sr, ir = np.polyfit(n, ref, 1)
+        res_c = float(np.max(np.abs(cim - (sc * n + ic)) / cim))
+        res_r = float(np.max(np.abs(ref - (sr * n + ir)) / ref))
+        fit_body.append([label, fmt(sc), fmt(sr), fmt(sc / sr, 3), flag(sc / sr),
+                         fmt(ic), fmt(ir), f"{res_c:.1%} / {res_r:.1%}"])
+    out.append(table(["least-squares fit y = a*N + b", "a cimcost", "a NeuroSim", "a ratio",
+                      "flag", "b cimcost", "b NeuroSim", "max rel. residual cim / NS"],
+                     fit_body, markdown))
+    out.append("")
+    return out
+
+
+def resolve_floorplan(arg: str) -> str:
+    candidates = [Path(arg), REPO / arg, REPO / "floorplans" / arg,
+                  REPO / "floorplans" / f"{arg}.yaml"]
+    for c in candidates:
+        if c.is_file():
+            return str(c)
+    available = ", ".join(sorted(p.name for p in (REPO / "floorplans").glob("*.yaml")))
+    raise SystemExit(f"floorplan '{arg}' not found (tried {', '.join(map(str, candidates))}); "
+                     f"available in floorplans/: {available or 'none'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--reference", type=Path, default=DEFAULT_REFERENCE,
+                    help=f"NeuroSim reference directory (default {DEFAULT_REFERENCE})")
+    ap.add_argument("--floorplan", default=DEFAULT_FLOORPLAN,
+                    help="cimcost floorplan YAML: a path, or a name in floorplans/ "
+                         "(default floorplans/default.yaml)")
+    ap.add_argument("--markdown", action="store_true", help="print GitHub markdown tables")
+    ap.add_argument("--summary", action="store_true",
+                    help="only the aggregate table and the depth trend")
+    args = ap.parse_args(argv)
+
+    ref: Path = args.reference
+    if not ref.is_dir():
+        raise SystemExit(f"NeuroSim reference directory not found: {ref}\n"
+                         "pass --reference DIR (the folder with depth-N5-w1024.json etc.)")
+    floorplan = resolve_floorplan(args.floorplan)
+    cases, skipped = load_cases(ref)
+    if not cases:
+        raise SystemExit(f"no reference case with status 'ok' in {ref}")
+    md = args.markdown
+
+    t0 = time.perf_counter()
+    results = [(c, run_model(c, floorplan)) for c in cases]
+    elapsed = time.perf_counter() - t0
+
+    out: list[str] = []
+    try:
+        fp_name = str(Path(floorplan).resolve().relative_to(REPO))
+    except ValueError:
+        fp_name = floorplan
+    out.append(heading("cimcost vs DNN+NeuroSim V2.1 (per image)", 1, md))
+    out.append("")
+    out.append(f"cimcost {getattr(cimcost, '__version__', '?')}, floorplan `{fp_name}`, "
+               f"rule `bp`; reference `{ref}` ({len(cases)} cases"
+               + (f", skipped not-ok: {', '.join(skipped)}" if skipped else "") + "). "
+               f"Flags: `!` ratio outside {TIGHT[0]}-{TIGHT[1]}, `!!` outside "
+               f"{LOOSE[0]}-{LOOSE[1]}.")
+    out.append("")
+
+    # aggregate
+    body = []
+    cols: dict[str, list[float]] = {k: [] for k in ("area", "energy", "lat", "ser", "fw", "ag",
+                                                   "wg", "wu")}
+    for c, m in results:
+        a = area_rows(c, m)[0].ratio
+        e = energy_rows(c, m)[0].ratio
+        lr = latency_rows(c, m)
+        vals = {"area": a, "energy": e, "lat": lr[1].ratio, "ser": lr[0].ratio,
+                "fw": lr[2].ratio, "ag": lr[3].ratio, "wg": lr[4].ratio, "wu": lr[5].ratio}
+        for k, v in vals.items():
+            if v is not None:
+                cols[k].append(v)
+        body.append([c.name] + [f"{fmt(v, 3)} {flag(v)}".strip() for v in vals.values()])
+    body.append(["geometric mean"] + [fmt(geomean(v), 3) for v in cols.values()])
+    out.append(heading("Aggregate: ratio cimcost / NeuroSim", 2, md))
+    out.append("")
+    out.append(table(["case", "area", "energy", "latency (schedule)", "latency (serial)",
+                      "FW lat", "AG lat", "WG lat", "WU lat"], body, md))
+    out.append("")
+    out.extend(trend_section(results, md))
+
+    if not args.summary:
+        for c, m in results:
+            out.append(heading(f"{c.name}: {'-'.join(map(str, c.sizes))}, "
+                               f"{c.overrides['adc.bits']}-bit ADC", 2, md))
+            out.append("")
+            out.append(f"cimcost: {m.seconds * 1e3:.0f} ms, {m.data['hardware']['tiles']:.0f} "
+                       f"tiles, {m.data['hardware']['subarrays']:.0f} subarrays; NeuroSim: "
+                       f"{c.data['floorplan_derived']['total_tiles']} tiles, "
+                       f"{c.data['floorplan_derived']['total_subarrays']} subarrays.")
+            out.append("")
+            out.append(heading("Area (mm^2)", 3, md))
+            out.append("")
+            out.append(rows_table(area_rows(c, m), "mm^2", md))
+            out.append("")
+            out.append(heading("Energy per image (uJ)", 3, md))
+            out.append("")
+            out.append(rows_table(energy_rows(c, m), "uJ", md))
+            out.append("")
+            out.append(heading("Latency per image (us)", 3, md))
+            out.append("")
+            out.append("cimcost = the phase's own time with phases run one after another (as "
+                       "NeuroSim adds them); 'on critical path' = what the phase adds to "
+                       "cimcost's overlapped schedule.")
+            out.append("")
+            out.append(rows_table(latency_rows(c, m), "us", md, extra="on critical path us"))
+            out.append("")
+    out.append(f"({len(results)} estimates in {elapsed:.2f} s)")
+    print("\n".join(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
