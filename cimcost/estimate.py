@@ -7,13 +7,13 @@ from typing import Any
 
 import numpy as np
 
-from .config import Config, load_config, parse_set
+from .config import Config, Options, load_config, parse_set
 from .costs import ENERGY_KEYS, TRAFFIC_KEYS, PhaseCost, phase_cost
 from .errors import InputError
-from .hardware import AREA_KEYS, build_hardware
+from .hardware import AREA_KEYS, Hardware, build_hardware
 from .mapping import chip_utilization
 from .network import Network, load_network, mlp
-from .plan import build_plan, longest_path
+from .plan import Plan, build_plan, longest_path
 from .rules import RuleDecl, get_rule
 
 
@@ -61,14 +61,33 @@ def _with_total(breakdown: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"total": _num(total), "breakdown": breakdown, **extra}
 
 
-def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
-    p = cfg.params()
-    opts = cfg.options()
-    shared_feedback = opts.feedback_matrix == "sliced"
-    plan = build_plan(rule, network.depth, opts.wgus, shared_feedback,
+@dataclass
+class Costs:
+    """Raw results of one evaluation; every value may be a numpy array over design points."""
+
+    area: dict[str, Any]
+    energy: dict[str, Any]
+    energy_by_phase: dict[str, Any]
+    latency: Any
+    latency_breakdown: dict[str, Any]
+    latency_by_phase: dict[str, Any]
+    traffic: dict[str, Any]
+    traffic_by_phase: dict[str, Any]
+    hardware: Hardware
+    plan: Plan
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        return {"area": sum(self.area.values()), "energy": sum(self.energy.values()),
+                "latency": self.latency, "traffic": sum(self.traffic.values())}
+
+
+def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) -> Costs:
+    """The cost model proper.  ``p`` maps dotted parameter names to floats or to numpy arrays
+    of one shape (one element per design point); every result broadcasts to that shape."""
+    plan = build_plan(rule, network.depth, opts.wgus, opts.feedback_matrix == "sliced",
                       shared_buffer=not opts.buffer_per_wgu)
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
-
     costs: dict[str, PhaseCost] = {key: phase_cost(node, hw, network)
                                    for key, node in plan.nodes.items()}
     batch = p["training.batch_size"]
@@ -79,38 +98,45 @@ def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
                                {k: costs[k].latency for k in plan.batch.nodes})
     latency_total = steps * (batch * sample_sched.latency + batch_sched.latency)
     lat_comp: dict[str, Any] = {}
+    lat_phase: dict[str, Any] = {}
     for sched, mult in ((sample_sched, batch), (batch_sched, 1.0)):
         for c, v in sched.by_component.items():
             lat_comp[c] = lat_comp.get(c, 0.0) + steps * mult * v
-    lat_phase: dict[str, Any] = {}
-    for sched, mult in ((sample_sched, batch), (batch_sched, 1.0)):
         for c, v in sched.by_phase.items():
             lat_phase[c] = lat_phase.get(c, 0.0) + steps * mult * v
 
-    energy_comp: dict[str, Any] = {}
+    energy: dict[str, Any] = dict.fromkeys(ENERGY_KEYS, 0.0)
     energy_phase: dict[str, Any] = {}
-    traffic_comp: dict[str, Any] = {}
+    traffic: dict[str, Any] = dict.fromkeys(TRAFFIC_KEYS, 0.0)
     traffic_phase: dict[str, Any] = {}
     for key, node in plan.nodes.items():
         mult = steps * (batch if node.decl.per == "sample" else 1.0)
         pc = costs[key]
+        name = node.decl.name
         for c, v in pc.energy.items():
-            energy_comp[c] = energy_comp.get(c, 0.0) + mult * v
-            energy_phase[node.decl.name] = energy_phase.get(node.decl.name, 0.0) + mult * v
+            energy[c] = energy[c] + mult * v
+            energy_phase[name] = energy_phase.get(name, 0.0) + mult * v
         for c, v in pc.traffic.items():
-            traffic_comp[c] = traffic_comp.get(c, 0.0) + mult * v
-            traffic_phase[node.decl.name] = traffic_phase.get(node.decl.name, 0.0) + mult * v
-    leak_power = sum(hw.leakage.values())
-    energy_comp["leakage"] = leak_power * latency_total
-    energy_phase["leakage"] = energy_comp["leakage"]
+            traffic[c] = traffic[c] + mult * v
+            traffic_phase[name] = traffic_phase.get(name, 0.0) + mult * v
+    energy["leakage"] = sum(hw.leakage.values()) * latency_total
+    energy_phase["leakage"] = energy["leakage"]
+    lat_breakdown = {k: lat_comp.get(k, 0.0) for k in ENERGY_KEYS[:-1]}
+    return Costs(dict(hw.area), energy, energy_phase, latency_total, lat_breakdown, lat_phase,
+                 traffic, traffic_phase, hw, plan)
 
+
+def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[str, Any]:
+    """The JSON document ``cimcost estimate --json`` prints, for a single design point."""
+    p = c.hardware.p
+    hw = c.hardware
+    batch, steps = p["training.batch_size"], p["training.steps"]
     layers = []
     for ly, m in zip(network.layers, hw.maps, strict=True):
         layers.append({"name": ly.name, "rows": ly.in_features, "cols": ly.out_features,
                        "cells_rows": _num(m.rows), "cells_cols": _num(m.cols),
                        "tiles": _num(m.tiles), "subarrays": _num(m.subarrays),
                        "duplication": _num(m.duplication), "utilization": _num(m.utilization)})
-    wgus = plan.wgus
     data: dict[str, Any] = {
         "rule": rule.name,
         "network": network.name,
@@ -122,26 +148,36 @@ def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
             "pes": _num(hw.total_tiles * p["tile.pe_rows"] * p["tile.pe_cols"]),
             "subarrays": _num(hw.subarrays),
             "feedback_subarrays": _num(sum(fb.subarrays for fb in hw.feedback)),
-            "wgus": wgus,
+            "wgus": c.plan.wgus,
             "wgu_arrays": [_num(a) for a in hw.wgu_arrays],
-            "wgu_layers": [[network.layers[i].name for i in g] for g in plan.wgu_layers],
+            "wgu_layers": [[network.layers[i].name for i in g] for g in c.plan.wgu_layers],
             "transposable": rule.readout == "transposable",
             "global_bus_width_bits": _num(hw.global_bus_width),
-            "global_buffer_bytes": _num(hw.global_buffer_cores * p["global_buffer.core_bits"] / 8),
+            "global_buffer_bytes": _num(hw.global_buffer_banks * hw.global_buffer_cores
+                                        * p["global_buffer.core_bits"] / 8),
             "utilization": _num(chip_utilization(hw.maps, p)),
             "layers": layers,
         },
-        "area": _with_total(_book(hw.area, AREA_KEYS)),
-        "energy": _with_total(_book(energy_comp, ENERGY_KEYS),
-                              by_phase={k: _num(v) for k, v in energy_phase.items()}),
-        "latency": _with_total(_book(lat_comp, ENERGY_KEYS[:-1]),
-                               by_phase={k: _num(v) for k, v in lat_phase.items()}),
-        "traffic": _with_total(_book(traffic_comp, TRAFFIC_KEYS),
-                               by_phase={k: _num(v) for k, v in traffic_phase.items()}),
+        "area": _with_total(_book(c.area, AREA_KEYS)),
+        "energy": _with_total(_book(c.energy, ENERGY_KEYS),
+                              by_phase={k: _num(v) for k, v in c.energy_by_phase.items()}),
+        "latency": _with_total(_book(c.latency_breakdown, ENERGY_KEYS[:-1]),
+                               by_phase={k: _num(v) for k, v in c.latency_by_phase.items()}),
+        "traffic": _with_total(_book(c.traffic, TRAFFIC_KEYS),
+                               by_phase={k: _num(v) for k, v in c.traffic_by_phase.items()}),
         "config": {**cfg.files, "technology": cfg.tech.name, "memory": cfg.memory.name},
     }
-    data["latency"]["total"] = _num(latency_total)
-    return Estimate(data)
+    data["latency"]["total"] = _num(c.latency)
+    for book in ("area", "energy", "latency", "traffic"):
+        if not np.all(np.isfinite(data[book]["total"])):
+            raise InputError(f"the {book} came out as {data[book]['total']}: some parameter is "
+                             "out of the range the models cover", field=book)
+    return data
+
+
+def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
+    c = compute(network, rule, cfg.params(), cfg.options())
+    return Estimate(to_report(network, rule, cfg, c))
 
 
 def estimate(

@@ -127,7 +127,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     out_width = p["adc.bits"] + b_act + np.log2(rows)
     pe_tree = digital.adder_tree(tech, p["pe.subarray_rows"], out_width)
     tile_tree = digital.adder_tree(tech, p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
-    global_tree_inputs = max(float(np.max(m.tiles)) for m in maps) if maps else 1.0
+    global_tree_inputs = np.maximum.reduce([m.tiles for m in maps]) if maps else 1.0
     global_tree = digital.adder_tree(tech, global_tree_inputs, out_width + np.log2(t_r))
 
     total_tiles = sum(m.tiles for m in maps)
@@ -211,8 +211,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     # ----- area roll-up
     s = hw.subarrays
     pes = total_tiles * p["tile.pe_rows"] * p["tile.pe_cols"]
-    area = dict.fromkeys(AREA_KEYS, 0.0 * s)
-    leak = dict.fromkeys(AREA_KEYS, 0.0 * s)
+    area = {k: 0.0 * s for k in AREA_KEYS}  # separate arrays: updated in place below
+    leak = {k: 0.0 * s for k in AREA_KEYS}
     area["memory_array"] = s * cell.area
     for r in (forward, transposed):
         if r is None:

@@ -20,7 +20,8 @@ def htree(tech: Tech, leaves: Num, leaf_side: Num, bus_bits: Num) -> Cost:
     side = k * leaf_side
     levels = np.ceil(np.log2(np.maximum(leaves, 1.0)))
     max_levels = 40
-    i = np.arange(1, max_levels + 1, dtype=float).reshape((-1,) + (1,) * np.ndim(levels))
+    ndim = len(np.broadcast_shapes(np.shape(levels), np.shape(side), np.shape(bus_bits)))
+    i = np.arange(1, max_levels + 1, dtype=float).reshape((-1,) + (1,) * ndim)
     segment = side / np.exp2(np.ceil(i / 2.0) + 1.0)
     active = i <= levels
     total_length = np.sum(np.where(active, np.exp2(i - 1.0) * segment, 0.0), axis=0)
