@@ -147,15 +147,26 @@ class Model:
     energy_phase: dict[str, float]  # J per image
     lat_total: float  # s per image, critical path of cimcost's schedule
     lat_crit: dict[str, float]  # s per image each phase contributes to the critical path
-    lat_serial: dict[str, float] | None  # s per image each phase takes when run alone
+    lat_phase_comp: dict[str, dict[str, float]] | None  # s per image, [phase][component],
+    # every instance of the phase summed (phases run one after another)
     seconds: float
+
+    @property
+    def lat_serial(self) -> dict[str, float] | None:
+        if self.lat_phase_comp is None:
+            return None
+        return {ph: sum(c.values()) for ph, c in self.lat_phase_comp.items()}
+
+
+Books = dict[str, dict[str, float]]
 
 
 def _phase_books(sizes: list[int], floorplan: str, overrides: dict[str, Any]
-                 ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Per-phase, per-component energy and the summed duration of every phase instance (as if
-    the phases ran one after another, which is how NeuroSim accounts them), over the same
-    ``scope.samples`` as ``estimate``.  Uses cimcost internals, mirroring ``evaluate``."""
+                 ) -> tuple[Books, Books]:
+    """Per-phase, per-component energy and latency, the latency summed over every instance of
+    the phase (as if the phases ran one after another, which is how NeuroSim accounts them),
+    over the same ``scope.samples`` as ``estimate``.  Uses cimcost internals, mirroring
+    ``cimcost.estimate.evaluate``."""
     from cimcost.config import load_config
     from cimcost.costs import phase_cost
     from cimcost.hardware import build_hardware
@@ -172,16 +183,17 @@ def _phase_books(sizes: list[int], floorplan: str, overrides: dict[str, Any]
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
     steps = float(p["training.steps"])
     batch = float(p["training.batch_size"])
-    energy: dict[str, dict[str, float]] = {}
-    busy: dict[str, float] = {}
+    energy: Books = {}
+    busy: Books = {}
     for node in plan.nodes.values():
         pc = phase_cost(node, hw, network)
         mult = steps * (batch if node.decl.per == "sample" else 1.0)
         book = energy.setdefault(node.decl.name, {})
         for comp, val in pc.energy.items():
             book[comp] = book.get(comp, 0.0) + mult * float(val)
-        busy[node.decl.name] = busy.get(node.decl.name, 0.0) + mult * float(
-            sum(np.asarray(v, dtype=float) for v in pc.latency.values()))
+        book = busy.setdefault(node.decl.name, {})
+        for comp, val in pc.latency.items():
+            book[comp] = book.get(comp, 0.0) + mult * float(val)
     return energy, busy
 
 
@@ -197,8 +209,8 @@ def run_model(case: Case, floorplan: str) -> Model:
     energy_phase = {k: float(v) / samples for k, v in d["energy"]["by_phase"].items()
                     if k != "leakage"}
     lat_crit = {k: float(v) / samples for k, v in d["latency"]["by_phase"].items()}
-    phase_comp: dict[str, dict[str, float]] | None = None
-    serial: dict[str, float] | None = None
+    phase_comp: Books | None = None
+    lat_comp: Books | None = None
     try:
         books, busy = _phase_books(case.sizes, floorplan, case.overrides)
     except Exception as exc:  # noqa: BLE001 - internals may move; degrade to the public JSON
@@ -208,13 +220,14 @@ def run_model(case: Case, floorplan: str) -> Model:
     else:
         phase_comp = {ph: {c: v / samples for c, v in comps.items()}
                       for ph, comps in books.items()}
-        serial = {ph: v / samples for ph, v in busy.items()}
+        lat_comp = {ph: {c: v / samples for c, v in comps.items()}
+                    for ph, comps in busy.items()}
         check = sum(sum(c.values()) for c in phase_comp.values())
         if not math.isclose(check, sum(energy.values()), rel_tol=1e-6):
             warnings.warn(f"{case.name}: per-phase energy {check:.6g} J does not match "
                           f"estimate() {sum(energy.values()):.6g} J", stacklevel=1)
     return Model(d, samples, area, energy, phase_comp, energy_phase,
-                 float(d["latency"]["total"]) / samples, lat_crit, serial,
+                 float(d["latency"]["total"]) / samples, lat_crit, lat_comp,
                  time.perf_counter() - t0)
 
 

@@ -41,7 +41,20 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
                         "training.wgus=2 (repeatable)")
 
 
+# Further commands live in their own modules; each defines ``register(subparsers)`` which adds
+# its parser and sets ``func`` (a callable taking the parsed args and returning an exit code).
+# Modules must keep heavy imports inside their functions: every CLI call builds the parser.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def add_config_args(p: argparse.ArgumentParser) -> None:
+    """The flags every design-evaluating command shares."""
+    _add_config_args(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
     from .rules import rule_names
 
     parser = _Parser(prog="cimcost", description="What a neural network and its learning rule "
@@ -57,11 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: inference)")
     _add_config_args(est)
     est.add_argument("--json", action="store_true", help="print JSON (SI units) instead of tables")
-    sub.add_parser("rules", help="list the learning rules")
+    est.set_defaults(func=_run_estimate)
+    sub.add_parser("rules", help="list the learning rules").set_defaults(func=_run_rules)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
-def _network(args: argparse.Namespace) -> Any:
+def network_from_args(args: argparse.Namespace) -> Any:
+    """The network named by a positional file argument or by ``--mlp``."""
     from .network import load_network, mlp
 
     if args.network and args.mlp:
@@ -80,19 +97,25 @@ def run(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command == "rules":
-        from .rules import builtin_rules
+    return int(args.func(args))
 
-        seen = set()
-        for rule in builtin_rules().values():
-            if rule.name in seen:
-                continue
-            seen.add(rule.name)
-            print(f"{rule.name:10s} {' '.join(rule.description.split())}")
-        return 0
+
+def _run_rules(args: argparse.Namespace) -> int:
+    from .rules import builtin_rules
+
+    seen = set()
+    for rule in builtin_rules().values():
+        if rule.name in seen:
+            continue
+        seen.add(rule.name)
+        print(f"{rule.name:10s} {' '.join(rule.description.split())}")
+    return 0
+
+
+def _run_estimate(args: argparse.Namespace) -> int:
     from .estimate import estimate
 
-    result = estimate(_network(args), args.rule, floorplan=args.floorplan, tech=args.tech,
+    result = estimate(network_from_args(args), args.rule, floorplan=args.floorplan, tech=args.tech,
                       memory=args.memory, circuits=args.circuits, set=args.set)
     if args.json:
         json.dump(result.to_dict(), sys.stdout, indent=2)
