@@ -267,17 +267,25 @@ def fmt(v: float | None, digits: int = 4) -> str:
     return f"{v:.{digits}g}"
 
 
+def fmt_ratio(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return f"{v:.3f}" if 0.01 <= v < 100 else f"{v:.3g}"
+
+
 def area_rows(case: Case, m: Model) -> list[Row]:
+    """mm^2; ``extra`` names the cimcost components summed."""
     ref = case.data["area"]  # um^2
-    rows = [Row("chip total", sum(m.area.values()) * 1e6, ref["chip_total"] * 1e-6)]
+    rows = [Row("chip total", sum(m.area.values()) * 1e6, ref["chip_total"] * 1e-6, "all")]
     used: set[str] = set()
     for ns_key, comps in AREA_MAP.items():
         used.update(comps)
         rows.append(Row(ns_key, sum(m.area.get(c, 0.0) for c in comps) * 1e6,
-                        ref[ns_key] * 1e-6))
+                        ref[ns_key] * 1e-6, " + ".join(c for c in comps if c in m.area)))
     rest = sum(v for k, v in m.area.items() if k not in used)
     if rest:
-        rows.append(Row("(cimcost, unmapped)", rest * 1e6, None))
+        rows.append(Row("(unmapped)", rest * 1e6, None,
+                        " + ".join(k for k in m.area if k not in used)))
     return rows
 
 
@@ -291,36 +299,54 @@ def _phase_energy(m: Model, comps: tuple[str, ...], which: str) -> float | None:
 
 
 def energy_rows(case: Case, m: Model) -> list[Row]:
-    """uJ per image."""
+    """uJ per image (dynamic energy: cimcost's leakage is left out, as NeuroSim's total is
+    dynamic only).  ``extra`` names the cimcost side."""
     tot = case.data["total"]
     per = 1e-6 / case.images  # pJ per epoch -> uJ per image
-    rows = [Row("total (dynamic)", sum(m.energy.values()) * 1e6,
-                tot["energy"]["total"] * per)]
+    rows = [Row("total", sum(m.energy.values()) * 1e6, tot["energy"]["total"] * per,
+                "all but leakage")]
     for ns_key, ph in PHASES.items():
-        rows.append(Row(f"phase {ns_key} [{ph}]", m.energy_phase.get(ph, 0.0) * 1e6,
-                        tot["energy"][ns_key] * per))
+        rows.append(Row(f"phase {ns_key}", m.energy_phase.get(ph, 0.0) * 1e6,
+                        tot["energy"][ns_key] * per, f"phase {ph}"))
     for ns_key, (comps, which) in ENERGY_MAP.items():
         val = _phase_energy(m, comps, which)
-        label = f"{ns_key} [{'+'.join(comps)}" + ("" if which == "all" else f", {which}") + "]"
-        rows.append(Row(label, None if val is None else val * 1e6,
-                        tot["breakdown_energy"][ns_key] * per))
+        present = [c for c in comps if c in m.energy]
+        label = " + ".join(present) + {"all": "", "read": " (all but update)",
+                                       "update": " (update phase)"}[which]
+        rows.append(Row(ns_key, None if val is None else val * 1e6,
+                        tot["breakdown_energy"][ns_key] * per, label))
     return rows
 
 
+CORE = ("memory_array", "feedback_array", "decoder_driver", "column_mux", "adc", "shift_add",
+        "accumulation", "activation")
+
+
 def latency_rows(case: Case, m: Model) -> list[Row]:
-    """us per image.  ``cim`` is the phase's own time (phases serialised, as NeuroSim adds
-    them); ``extra`` is what the phase contributes to cimcost's critical path."""
+    """us per image.  ``cim`` is the phase's own time (every instance summed, phases one
+    after another, as NeuroSim adds them); ``extra`` is what the phase contributes to
+    cimcost's critical path.  The 'core' rows compare against NeuroSim's PEAK figures
+    (compute only, no buffer, interconnect or DRAM)."""
     tot = case.data["total"]["latency"]
+    peak = case.data["total"]["peak_latency"]
     per = 1e-3 / case.images  # ns per epoch -> us per image
     serial = m.lat_serial
-    rows = [Row("total, serialised", None if serial is None else sum(serial.values()) * 1e6,
-                tot["total"] * per, fmt(m.lat_total * 1e6)),
-            Row("total, cimcost schedule", m.lat_total * 1e6, tot["total"] * per,
-                fmt(m.lat_total * 1e6))]
+    comp = m.lat_phase_comp
+    rows = [Row("total, cimcost schedule", m.lat_total * 1e6, tot["total"] * per,
+                fmt(m.lat_total * 1e6)),
+            Row("total, phases serialised",
+                None if serial is None else sum(serial.values()) * 1e6,
+                tot["total"] * per, "")]
     for ns_key, ph in PHASES.items():
         own = None if serial is None else serial.get(ph, 0.0) * 1e6
         rows.append(Row(f"{ns_key} [{ph}]", own, tot[ns_key] * per,
                         fmt(m.lat_crit.get(ph, 0.0) * 1e6)))
+    core_sets = {"forward": CORE, "activation_gradient": CORE, "weight_gradient": ("wgu",),
+                 "weight_update": ("memory_array", "decoder_driver")}
+    for ns_key, ph in PHASES.items():
+        val = None if comp is None else sum(comp.get(ph, {}).get(c, 0.0)
+                                            for c in core_sets[ns_key]) * 1e6
+        rows.append(Row(f"{ns_key} core (NeuroSim PEAK)", val, peak[ns_key] * per, ""))
     return rows
 
 
@@ -346,14 +372,14 @@ def table(headers: list[str], body: list[list[str]], markdown: bool) -> str:
 
 
 def rows_table(rows: list[Row], unit: str, markdown: bool, extra: str | None = None) -> str:
-    headers = ["quantity", f"cimcost {unit}", f"NeuroSim {unit}", "ratio", "flag"]
+    headers = ["NeuroSim", f"cimcost {unit}", f"NeuroSim {unit}", "ratio", "flag"]
     if extra:
-        headers.insert(2, extra)
+        headers.append(extra)
     body = []
     for r in rows:
-        cells = [r.label, fmt(r.cim), fmt(r.ref), fmt(r.ratio, 3), flag(r.ratio)]
+        cells = [r.label, fmt(r.cim), fmt(r.ref), fmt_ratio(r.ratio), flag(r.ratio)]
         if extra:
-            cells.insert(2, r.extra)
+            cells.append(r.extra)
         body.append(cells)
     return table(headers, body, markdown)
 
@@ -393,8 +419,8 @@ def trend_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str
     lat_c, lat_n = series["latency us/image (NeuroSim = serial sum)"]
     en_c, en_n = series["energy uJ/image (dynamic)"]
     for i, (c, _) in enumerate(depth):
-        body.append([f"N={c.depth}", fmt(lat_c[i]), fmt(lat_n[i]), fmt(lat_c[i] / lat_n[i], 3),
-                     fmt(en_c[i]), fmt(en_n[i]), fmt(en_c[i] / en_n[i], 3)])
+        body.append([f"N={c.depth}", fmt(lat_c[i]), fmt(lat_n[i]), fmt_ratio(lat_c[i] / lat_n[i]),
+                     fmt(en_c[i]), fmt(en_n[i]), fmt_ratio(en_c[i] / en_n[i])])
     out.append(table(["depth", "latency cimcost us", "latency NeuroSim us", "ratio",
                       "energy cimcost uJ", "energy NeuroSim uJ", "ratio"], body, markdown))
     out.append("")
@@ -404,7 +430,7 @@ def trend_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str
         sr, ir = np.polyfit(n, ref, 1)
         res_c = float(np.max(np.abs(cim - (sc * n + ic)) / cim))
         res_r = float(np.max(np.abs(ref - (sr * n + ir)) / ref))
-        fit_body.append([label, fmt(sc), fmt(sr), fmt(sc / sr, 3), flag(sc / sr),
+        fit_body.append([label, fmt(sc), fmt(sr), fmt_ratio(sc / sr), flag(sc / sr),
                          fmt(ic), fmt(ir), f"{res_c:.1%} / {res_r:.1%}"])
     out.append(table(["least-squares fit y = a*N + b", "a cimcost", "a NeuroSim", "a ratio",
                       "flag", "b cimcost", "b NeuroSim", "max rel. residual cim / NS"],
@@ -414,14 +440,16 @@ def trend_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str
 
 
 def resolve_floorplan(arg: str) -> str:
+    """A path as given, relative to the repository root, or a name in floorplans/."""
     candidates = [Path(arg), REPO / arg, REPO / "floorplans" / arg,
                   REPO / "floorplans" / f"{arg}.yaml"]
     for c in candidates:
         if c.is_file():
             return str(c)
-    available = ", ".join(sorted(p.name for p in (REPO / "floorplans").glob("*.yaml")))
-    raise SystemExit(f"floorplan '{arg}' not found (tried {', '.join(map(str, candidates))}); "
-                     f"available in floorplans/: {available or 'none'}")
+    available = ", ".join(sorted(p.stem for p in (REPO / "floorplans").glob("*.yaml")))
+    raise SystemExit(f"floorplan '{arg}' not found (looked in the current directory, the "
+                     f"repository root and floorplans/); available: {available or 'none'}.\n"
+                     f"Run without --floorplan to use {DEFAULT_FLOORPLAN}.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,13 +500,13 @@ def main(argv: list[str] | None = None) -> int:
         a = area_rows(c, m)[0].ratio
         e = energy_rows(c, m)[0].ratio
         lr = latency_rows(c, m)
-        vals = {"area": a, "energy": e, "lat": lr[1].ratio, "ser": lr[0].ratio,
+        vals = {"area": a, "energy": e, "lat": lr[0].ratio, "ser": lr[1].ratio,
                 "fw": lr[2].ratio, "ag": lr[3].ratio, "wg": lr[4].ratio, "wu": lr[5].ratio}
         for k, v in vals.items():
             if v is not None:
                 cols[k].append(v)
-        body.append([c.name] + [f"{fmt(v, 3)} {flag(v)}".strip() for v in vals.values()])
-    body.append(["geometric mean"] + [fmt(geomean(v), 3) for v in cols.values()])
+        body.append([c.name] + [f"{fmt_ratio(v)} {flag(v)}".strip() for v in vals.values()])
+    body.append(["geometric mean"] + [fmt_ratio(geomean(v)) for v in cols.values()])
     out.append(heading("Aggregate: ratio cimcost / NeuroSim", 2, md))
     out.append("")
     out.append(table(["case", "area", "energy", "latency (schedule)", "latency (serial)",
@@ -491,24 +519,25 @@ def main(argv: list[str] | None = None) -> int:
             out.append(heading(f"{c.name}: {'-'.join(map(str, c.sizes))}, "
                                f"{c.overrides['adc.bits']}-bit ADC", 2, md))
             out.append("")
-            out.append(f"cimcost: {m.seconds * 1e3:.0f} ms, {m.data['hardware']['tiles']:.0f} "
+            out.append(f"cimcost: {m.data['hardware']['tiles']:.0f} "
                        f"tiles, {m.data['hardware']['subarrays']:.0f} subarrays; NeuroSim: "
                        f"{c.data['floorplan_derived']['total_tiles']} tiles, "
                        f"{c.data['floorplan_derived']['total_subarrays']} subarrays.")
             out.append("")
             out.append(heading("Area (mm^2)", 3, md))
             out.append("")
-            out.append(rows_table(area_rows(c, m), "mm^2", md))
+            out.append(rows_table(area_rows(c, m), "mm^2", md, extra="cimcost components"))
             out.append("")
             out.append(heading("Energy per image (uJ)", 3, md))
             out.append("")
-            out.append(rows_table(energy_rows(c, m), "uJ", md))
+            out.append(rows_table(energy_rows(c, m), "uJ", md, extra="cimcost side"))
             out.append("")
             out.append(heading("Latency per image (us)", 3, md))
             out.append("")
-            out.append("cimcost = the phase's own time with phases run one after another (as "
-                       "NeuroSim adds them); 'on critical path' = what the phase adds to "
-                       "cimcost's overlapped schedule.")
+            out.append("Phase rows: cimcost = the phase's own time, phases one after another "
+                       "(as NeuroSim adds them); last column = what the phase adds to "
+                       "cimcost's overlapped schedule. Core rows: compute only (NeuroSim "
+                       "PEAK; cimcost array+periphery, WGU, or cell writes).")
             out.append("")
             out.append(rows_table(latency_rows(c, m), "us", md, extra="on critical path us"))
             out.append("")

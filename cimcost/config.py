@@ -59,6 +59,9 @@ class Options:
     global_buffer_cores: int | None
     tile_buffer_cores: int | None
     buffer_per_wgu: bool
+    wgu_assignment: str = "round_robin"
+    update_every: str = "batch"
+    execution: str = "layer_by_layer"
 
 
 @dataclass
@@ -86,6 +89,9 @@ class Config:
             else int(fp.global_buffer.cores),
             tile_buffer_cores=None if fp.tile_buffer.cores == "auto" else int(fp.tile_buffer.cores),
             buffer_per_wgu=fp.global_buffer.channels == "per_wgu",
+            wgu_assignment=fp.training.wgu_assignment,
+            update_every=fp.training.update_every,
+            execution=fp.training.execution,
         )
 
 

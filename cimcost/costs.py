@@ -9,8 +9,8 @@ import numpy as np
 
 from .components.base import Num
 from .hardware import Hardware, Readout
-from .mapping import MatrixMap
-from .network import Network
+from .mapping import MatrixMap, cells_per_weight
+from .network import Layer, Network
 from .plan import PhaseNode
 
 ENERGY_KEYS = ("memory_array", "feedback_array", "decoder_driver", "column_mux", "adc",
@@ -121,7 +121,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         pc.add("latency", "activation", hw.activation.latency)
         _move_global(pc, hw, layer.out_features * b_act, share)
         if "input" in node.decl.stash:
-            _stash(pc, hw, m.rows * b_act, share)
+            _stash(pc, hw, layer.in_features * b_act, share)
     elif op == "mvm_transposed":
         assert hw.transposed is not None
         bits_in = layer.out_features * b_err
@@ -132,22 +132,31 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _accumulate(pc, hw, m.rows, m.sa_cols)
         _move_global(pc, hw, m.rows * b_err, share)
     elif op == "mvm_feedback":
-        fb = hw.feedback[0] if node.layer is None or len(hw.feedback) == 1 \
-            else hw.feedback[node.layer]
-        classes = float(network.classes)
-        _move_global(pc, hw, classes * b_err, 1.0)
-        _array_read(pc, hw, fb, hw.forward, fb.rows, fb.cols, fb.sa_rows, b_err, 1.0,
+        fb = hw.feedback[node.layer if node.layer in hw.feedback else None]
+        bits_in = node.decl.input_bits or b_err
+        _move_global(pc, hw, fb.rows * bits_in, 1.0)
+        _array_read(pc, hw, fb, hw.forward, fb.rows, fb.cols, fb.sa_rows, bits_in, 1.0,
                     "feedback_array")
         _accumulate(pc, hw, fb.cols, fb.sa_rows)
-        outputs = fb.cols / np.ceil(p["precision.weight"] / p["memory.bits_per_cell"])
+        outputs = fb.cols / cells_per_weight(p)
         _move_global(pc, hw, outputs * b_err, 1.0)
         # the ADC, shift-add and driver work here is done by the feedback arrays' periphery
         for key in ("decoder_driver", "column_mux", "adc", "shift_add"):
             pc.energy["feedback_array"] = pc.energy.get("feedback_array", 0.0) + pc.energy.pop(key)
+    elif op == "lookup":
+        # one row of B selected by the label: a digital read, no MAC and no conversion
+        assert hw.feedback_table is not None
+        widths = [network.layers[i].out_features for i in range(network.depth - 1)]
+        outputs = float(max(widths) if node.layer is None else widths[node.layer])
+        bits = outputs * p["precision.weight"]
+        lines = np.ceil(bits / p["global_buffer.port_bits"])
+        pc.add("energy", "feedback_array", bits * hw.feedback_table.energy)
+        pc.add("latency", "feedback_array", lines * hw.feedback_table.latency)
+        _move_global(pc, hw, outputs * b_err, 1.0)
     elif op == "gradient":
         _gradient(pc, hw, node, layer, m, share)
     elif op == "write":
-        _write(pc, hw, layer, m, share)
+        _write(pc, hw, node, layer, m)
     else:  # pragma: no cover - the rule schema admits no other op
         raise AssertionError(op)
     return pc
@@ -161,7 +170,7 @@ def _stash(pc: PhaseCost, hw: Hardware, bits: Num, share: Num) -> None:
         _move_global(pc, hw, bits, share)
 
 
-def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer, m: MatrixMap,
+def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: MatrixMap,
               share: Num) -> None:
     """dW = delta h^T on a weight-gradient unit: h's bit-planes are written into the unit's
     SRAM CIM arrays, each error element is applied in turn and every activation bit column is
@@ -171,17 +180,23 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer, m: MatrixMap,
                             p["precision.gradient"])
     ins, outs = float(layer.in_features), float(layer.out_features)
     arrays = hw.wgu_arrays[node.unit] if node.unit is not None else hw.wgu_arrays[0]
-    # fetch the stashed input and the error
-    if hw.opts.stash == "dram":
+    b_err = node.decl.input_bits or b_err
+    # fetch the layer input (stashed for a backward pass, or still in the buffer) and the error
+    if hw.stashed_input and hw.opts.stash == "dram":
         _dram(pc, hw, ins * b_act)
     _move_global(pc, hw, ins * b_act + outs * b_err, share)
     # write h into the WGU arrays
     pc.add("energy", "wgu", ins * b_act * hw.wgu_cell_write)
-    # compute: one conversion per activation bit column per error element
-    conversions = ins * outs * b_act
-    passes = np.ceil(ins * b_act / (arrays * p["training.wgu.cols"]))
+    # compute: each error element is applied bit-serially to the rows and every activation
+    # bit column is converted; spare array capacity holds copies of h that take other errors
+    conversions = ins * outs * b_act * b_err
+    columns = arrays * p["training.wgu.cols"]
+    needed = ins * b_act
+    passes = np.ceil(needed / columns)
+    copies = np.maximum(np.floor(columns / needed), 1.0)
+    steps = passes * np.ceil(outs / copies) * b_err * p["training.wgu.rows_per_adc"]
     pc.add("energy", "wgu", conversions * hw.wgu_adc.energy)
-    pc.add("latency", "wgu", passes * outs * p["training.wgu.rows_per_adc"] * hw.wgu_adc.latency)
+    pc.add("latency", "wgu", steps * hw.wgu_adc.latency)
     # accumulate across the batch
     adds = ins * outs
     pc.add("energy", "wgu", adds * hw.wgu_adder.energy)
@@ -192,9 +207,10 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer, m: MatrixMap,
         _dram(pc, hw, grad_bits)  # read back to accumulate
 
 
-def _write(pc: PhaseCost, hw: Hardware, layer, m: MatrixMap, share: Num) -> None:
-    """Program the changed cells once per batch, row by row, SET and RESET pulses in two
-    passes; ``training.parallel_array_writes`` subarrays are written at once."""
+def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: MatrixMap) -> None:
+    """Program the changed cells, line by line (rows, or columns where the rule says so),
+    SET and RESET pulses in two passes; ``training.parallel_array_writes`` subarrays are
+    written at once."""
     p = hw.p
     if hw.opts.gradient_round_trip == "dram_per_sample":
         grad_bits = float(layer.in_features) * float(layer.out_features) * p["precision.gradient"]
@@ -202,9 +218,17 @@ def _write(pc: PhaseCost, hw: Hardware, layer, m: MatrixMap, share: Num) -> None
     cells = m.rows * m.cols * p["training.changed_fraction"] * m.duplication
     pulses = p["training.update_pulses"]
     pc.add("energy", "memory_array", cells * pulses * p["memory.write_energy_per_pulse"])
-    row_writes = m.rows * m.sa_cols * m.duplication
-    pc.add("energy", "decoder_driver", row_writes * 2.0 * pulses * hw.forward.drivers.energy)
-    pc.add("latency", "memory_array", row_writes * 2.0 * pulses * p["memory.write_pulse_width"]
-           / p["training.parallel_array_writes"])
-    pc.add("latency", "decoder_driver", row_writes * hw.forward.drivers.latency
-           / p["training.parallel_array_writes"])
+    # one line write per row (or column) of every subarray holding the matrix; the copies of a
+    # duplicated matrix sit in other subarrays and are written at the same time
+    if node.decl.write_by == "columns":
+        line_writes, line_cells = m.cols * m.sa_rows, p["subarray.rows"]
+    else:
+        line_writes, line_cells = m.rows * m.sa_cols, p["subarray.cols"]
+    # each pass (SET, then RESET) charges the selected line to the write voltage per pulse
+    line_c = hw.tech.wire_c * line_cells * hw.cell_pitch
+    line_energy = 2.0 * pulses * (hw.forward.drivers.energy
+                                  + line_c * p["memory.write_voltage"] ** 2)
+    pc.add("energy", "decoder_driver", line_writes * m.duplication * line_energy)
+    serial = line_writes / p["training.parallel_array_writes"]
+    pc.add("latency", "memory_array", serial * 2.0 * pulses * p["memory.write_pulse_width"])
+    pc.add("latency", "decoder_driver", serial * hw.forward.drivers.latency)

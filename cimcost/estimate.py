@@ -13,8 +13,8 @@ from .errors import InputError
 from .hardware import AREA_KEYS, Hardware, build_hardware
 from .mapping import chip_utilization
 from .network import Network, load_network, mlp
-from .plan import Plan, build_plan, longest_path
-from .rules import RuleDecl, get_rule
+from .plan import Plan, bottleneck, build_plan, longest_path
+from .rules import FeedbackDecl, RuleDecl, get_rule
 
 
 @dataclass
@@ -71,6 +71,7 @@ class Costs:
     latency: Any
     latency_breakdown: dict[str, Any]
     latency_by_phase: dict[str, Any]
+    latency_work: dict[str, Any]
     traffic: dict[str, Any]
     traffic_by_phase: dict[str, Any]
     hardware: Hardware
@@ -85,26 +86,42 @@ class Costs:
 def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) -> Costs:
     """The cost model proper.  ``p`` maps dotted parameter names to floats or to numpy arrays
     of one shape (one element per design point); every result broadcasts to that shape."""
-    plan = build_plan(rule, network.depth, opts.wgus, opts.feedback_matrix == "sliced",
-                      shared_buffer=not opts.buffer_per_wgu)
+    shared_feedback = (isinstance(rule.feedback, FeedbackDecl)
+                       and rule.feedback.shape == "classes_by_width"
+                       and opts.feedback_matrix == "sliced")
+    plan = build_plan(rule, network.depth, opts.wgus, shared_feedback,
+                      shared_buffer=not opts.buffer_per_wgu, assignment=opts.wgu_assignment,
+                      update_every=opts.update_every)
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
     costs: dict[str, PhaseCost] = {key: phase_cost(node, hw, network)
                                    for key, node in plan.nodes.items()}
     batch = p["training.batch_size"]
     steps = p["training.steps"]
-    sample_sched = longest_path(plan.sample, plan.nodes,
-                                {k: costs[k].latency for k in plan.sample.nodes})
-    batch_sched = longest_path(plan.batch, plan.nodes,
-                               {k: costs[k].latency for k in plan.batch.nodes})
-    latency_total = steps * (batch * sample_sched.latency + batch_sched.latency)
+    durations = {k: costs[k].latency for k in plan.nodes}
+    sample_sched = longest_path(plan.sample, plan.nodes, durations)
+    batch_sched = longest_path(plan.batch, plan.nodes, durations)
+    if opts.execution == "pipelined":
+        # samples stream through the layers: after the first one, a new sample leaves every
+        # interval set by the busiest unit (a layer's arrays, a WGU)
+        interval = bottleneck(plan.sample, plan.nodes, durations, not opts.buffer_per_wgu)
+        parts: list[tuple[Any, Any]] = [(sample_sched, 1.0), (interval, batch - 1.0),
+                                         (batch_sched, 1.0)]
+    else:
+        parts = [(sample_sched, batch), (batch_sched, 1.0)]
+    latency_total = steps * sum(mult * sched.latency for sched, mult in parts)
     lat_comp: dict[str, Any] = {}
     lat_phase: dict[str, Any] = {}
-    for sched, mult in ((sample_sched, batch), (batch_sched, 1.0)):
+    for sched, mult in parts:
         for c, v in sched.by_component.items():
             lat_comp[c] = lat_comp.get(c, 0.0) + steps * mult * v
         for c, v in sched.by_phase.items():
             lat_phase[c] = lat_phase.get(c, 0.0) + steps * mult * v
 
+    # work: the time each phase kind takes summed over its instances, as if nothing overlapped
+    work: dict[str, Any] = {}
+    for key, node in plan.nodes.items():
+        mult = steps * (batch if node.decl.per == "sample" else 1.0)
+        work[node.decl.name] = work.get(node.decl.name, 0.0) + mult * sum(durations[key].values())
     energy: dict[str, Any] = dict.fromkeys(ENERGY_KEYS, 0.0)
     energy_phase: dict[str, Any] = {}
     traffic: dict[str, Any] = dict.fromkeys(TRAFFIC_KEYS, 0.0)
@@ -123,7 +140,7 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     energy_phase["leakage"] = energy["leakage"]
     lat_breakdown = {k: lat_comp.get(k, 0.0) for k in ENERGY_KEYS[:-1]}
     return Costs(dict(hw.area), energy, energy_phase, latency_total, lat_breakdown, lat_phase,
-                 traffic, traffic_phase, hw, plan)
+                 work, traffic, traffic_phase, hw, plan)
 
 
 def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[str, Any]:
@@ -147,7 +164,10 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
             "tiles": _num(hw.total_tiles),
             "pes": _num(hw.total_tiles * p["tile.pe_rows"] * p["tile.pe_cols"]),
             "subarrays": _num(hw.subarrays),
-            "feedback_subarrays": _num(sum(fb.subarrays for fb in hw.feedback)),
+            "feedback_subarrays": _num(sum(fb.subarrays for fb in hw.feedback.values())),
+            "stashed_bytes_per_sample": _num(
+                sum(ly.in_features for ly in network.layers) * p["precision.activation"] / 8
+                if rule.stashes_input else 0.0),
             "wgus": c.plan.wgus,
             "wgu_arrays": [_num(a) for a in hw.wgu_arrays],
             "wgu_layers": [[network.layers[i].name for i in g] for g in c.plan.wgu_layers],
@@ -162,7 +182,11 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
         "energy": _with_total(_book(c.energy, ENERGY_KEYS),
                               by_phase={k: _num(v) for k, v in c.energy_by_phase.items()}),
         "latency": _with_total(_book(c.latency_breakdown, ENERGY_KEYS[:-1]),
-                               by_phase={k: _num(v) for k, v in c.latency_by_phase.items()}),
+                               by_phase={k: _num(v) for k, v in c.latency_by_phase.items()},
+                               work_by_phase={k: _num(v) for k, v in c.latency_work.items()},
+                               note="breakdown and by_phase follow the critical path and sum "
+                                    "to the total; work_by_phase is each phase's own time "
+                                    "summed over its instances, overlap ignored"),
         "traffic": _with_total(_book(c.traffic, TRAFFIC_KEYS),
                                by_phase={k: _num(v) for k, v in c.traffic_by_phase.items()}),
         "config": {**cfg.files, "technology": cfg.tech.name, "memory": cfg.memory.name},

@@ -3,7 +3,7 @@ and the area roll-up (chip -> tile -> PE -> subarray, plus chip-level units)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from .components.base import Cost, Num, Tech
 from .config import Options
 from .mapping import MatrixMap, map_matrix, map_network, tile_shape
 from .network import Network
-from .rules import RuleDecl
+from .rules import FeedbackDecl, RuleDecl
 
 AREA_KEYS = ("memory_array", "feedback_array", "decoder_driver", "column_mux", "adc",
              "shift_add", "accumulation", "activation", "buffer", "interconnect", "wgu")
@@ -40,8 +40,10 @@ class Hardware:
     p: dict[str, Num]
     opts: Options
     maps: list[MatrixMap]
-    feedback: list[MatrixMap]
+    feedback: dict[int | None, MatrixMap]  # by layer; None: one matrix shared by all layers
+    feedback_table: Cost | None  # a digital look-up store of the feedback (DRTP)
     cell: Cost
+    cell_pitch: Num
     forward: Readout
     transposed: Readout | None
     pe_tree: Cost  # one PE adder tree (per output lane)
@@ -63,6 +65,7 @@ class Hardware:
     wgu_adder: Cost
     wgu_cell_write: Num  # energy per bit written into a WGU array
     total_tiles: Num
+    stashed_input: bool = False
     area: dict[str, Num] = field(default_factory=dict)
     leakage: dict[str, Num] = field(default_factory=dict)
 
@@ -94,22 +97,48 @@ def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_
     )
 
 
+def _feedback_maps(network: Network, rule: RuleDecl, p: dict[str, Num],
+                   opts: Options) -> tuple[dict[int | None, MatrixMap], Num]:
+    """The fixed random matrices a rule stores, mapped onto their own subarrays, and their
+    size in bits (for a digital store)."""
+    fb = rule.feedback
+    if not isinstance(fb, FeedbackDecl):
+        return {}, 0.0
+    layers = list(range(network.depth - 1)) if fb.layers == "hidden" \
+        else list(range(1, network.depth))
+    if not layers:
+        return {}, 0.0
+    classes = float(network.classes)
+    out: dict[int | None, MatrixMap] = {}
+    if fb.shape == "like_transposed_weights":
+        for i in layers:
+            ly = network.layers[i]
+            out[i] = map_matrix(f"B[{i + 1}]", float(ly.out_features), float(ly.in_features), p,
+                                tiled=False)
+    elif opts.feedback_matrix == "sliced":
+        widest = float(max(network.layers[i].out_features for i in layers))
+        out[None] = map_matrix("B", classes, widest, p, tiled=False)
+    else:
+        for i in layers:
+            out[i] = map_matrix(f"B[{i + 1}]", classes, float(network.layers[i].out_features),
+                                p, tiled=False)
+    bits = sum(m.weights for m in out.values()) * p["precision.weight"]
+    return out, bits
+
+
 def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Options,
                    wgu_groups: list[list[int]]) -> Hardware:
     tech = Tech(p)
     rows, cols = p["subarray.rows"], p["subarray.cols"]
     maps = map_network(network, p)
-    classes = float(network.classes)
-    feedback: list[MatrixMap] = []
-    if rule.feedback == "classes_by_width":
-        hidden = network.layers[:-1]
-        if hidden:
-            if opts.feedback_matrix == "sliced":
-                widest = float(max(ly.out_features for ly in hidden))
-                feedback = [map_matrix("B", classes, widest, p, tiled=False)]
-            else:
-                feedback = [map_matrix(f"B[{i + 1}]", classes, float(ly.out_features), p,
-                                       tiled=False) for i, ly in enumerate(hidden)]
+    if wgu_groups:
+        # layers a training rule never writes may be duplicated for simultaneous read-out
+        trained = {i for g in wgu_groups for i in g}
+        copies = p["training.fixed_layer_copies"]
+        maps = [m if i in trained else replace(m, tiles=m.tiles * copies,
+                                               subarrays=m.subarrays * copies)
+                for i, m in enumerate(maps)]
+    feedback, feedback_bits = _feedback_maps(network, rule, p, opts)
 
     sram = opts.memory_is_sram
     cell = array_model.memory_array(tech, p, rows, cols, sram)
@@ -163,12 +192,14 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     sub_area = cell.area + readout_area(forward) + readout_area(transposed)
     lanes_pe = p["pe.subarray_cols"] * cols / p["adc.columns_per_adc"]
     pe_area = p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
-    tile_bus = interconnect.htree(tech, p["tile.pe_rows"] * p["tile.pe_cols"], np.sqrt(pe_area),
+    tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
                                   tile_rows_cells)
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
     tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + lanes_tile * tile_tree.area
                  + tile_buffer.area + tile_bus.area)
-    global_bus = interconnect.htree(tech, total_tiles, np.sqrt(tile_area), bus_width)
+    grid_rows = np.ceil(np.sqrt(total_tiles))
+    grid_cols = np.ceil(total_tiles / grid_rows)
+    global_bus = interconnect.htree(tech, grid_rows, grid_cols, np.sqrt(tile_area), bus_width)
 
     activation = digital.activation_unit(tech, bus_width / b_act)
     dram = storage.dram(p)
@@ -203,10 +234,14 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
         wgu_leak = wgu_leak + acc.leakage
     wgu_cell_write = tech.wire_c * np.sqrt(wgu_cell_f2) * tech.F * p["training.wgu.rows"] * tech.vdd**2
 
-    hw = Hardware(tech, p, opts, maps, feedback, cell, forward, transposed, pe_tree, tile_tree,
-                  global_tree, activation, global_buffer, gb_cores, gb_banks, tile_buffer, tb_cores,
-                  global_bus, bus_width, tile_bus, dram, wgu_arrays, wgu_adc, wgu_adcs_per_array,
-                  wgu_adder, wgu_cell_write, total_tiles)
+    feedback_table = None
+    if isinstance(rule.feedback, FeedbackDecl) and rule.feedback.store == "sram":
+        feedback_table = storage.sram_buffer(tech, feedback_bits, clock)
+        feedback = {}
+    hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
+                  pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
+                  tile_buffer, tb_cores, global_bus, bus_width, tile_bus, dram, wgu_arrays,
+                  wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
 
     # ----- area roll-up
     s = hw.subarrays
@@ -239,11 +274,15 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     leak["interconnect"] = global_bus.leakage + total_tiles * tile_bus.leakage
     area["wgu"] = wgu_area + 0.0 * s
     leak["wgu"] = wgu_leak + 0.0 * s
-    for fb in feedback:
+    for fb in feedback.values():
         area["feedback_array"] += fb.subarrays * (cell.area + readout_area(forward))
         leak["feedback_array"] += fb.subarrays * (forward.drivers.leakage + forward.adcs
                                                   * (forward.adc.leakage
                                                      + forward.shift_add.leakage))
+    if feedback_table is not None:
+        area["feedback_array"] = area["feedback_array"] + feedback_table.area
+        leak["feedback_array"] = leak["feedback_array"] + feedback_table.leakage
     hw.area = area
     hw.leakage = leak
+    hw.stashed_input = rule.stashes_input
     return hw

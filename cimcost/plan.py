@@ -50,42 +50,55 @@ def select_layers(selector: str, depth: int) -> list[int]:
 
 
 def rule_wgus(rule: RuleDecl, depth: int, override: int | None) -> int:
-    if rule.wgus == 0:
+    trained = len(trained_layers(rule, depth))
+    if rule.wgus == 0 or trained == 0:
         return 0
     if override is not None:
-        return max(1, min(int(override), depth))
-    return depth if rule.wgus == "per_layer" else min(int(rule.wgus), depth)
+        return max(1, min(int(override), trained))
+    return trained if rule.wgus == "per_layer" else min(int(rule.wgus), trained)
 
 
-def assign_layers(trained: list[int], units: int) -> list[list[int]]:
-    """Round-robin assignment of trained layers to WGUs (layer i goes to unit i mod k)."""
+def assign_layers(trained: list[int], units: int, how: str = "round_robin") -> list[list[int]]:
+    """Trained layers to WGUs: ``round_robin`` (i-th trained layer to unit i mod k) or
+    ``blocks`` (consecutive runs of about N/k layers per unit)."""
     groups: list[list[int]] = [[] for _ in range(units)]
     for pos, layer in enumerate(trained):
-        groups[pos % units].append(layer)
+        unit = pos % units if how == "round_robin" else pos * units // len(trained)
+        groups[unit].append(layer)
     return groups
 
 
+def trained_layers(rule: RuleDecl, depth: int) -> list[int]:
+    return sorted({ly for ph in rule.phases if ph.runs_on == "wgu"
+                   for ly in select_layers(ph.layers, depth)})
+
+
 def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_feedback: bool,
-               shared_buffer: bool = False) -> Plan:
+               shared_buffer: bool = False, assignment: str = "round_robin",
+               update_every: str = "batch") -> Plan:
     """``shared_feedback``: one sliced feedback matrix serves every layer with one read.
     ``shared_buffer``: all WGUs stream gradients through one global-buffer bank, so their
-    phases run one at a time even when there are several WGUs."""
+    phases run one at a time even when there are several WGUs.
+    ``update_every='sample'``: per-batch phases (weight updates) run after every sample."""
     import networkx as nx
 
-    wgus = rule_wgus(rule, depth, wgus_override)
-    trained = sorted({ly for ph in rule.phases if ph.runs_on == "wgu"
-                      for ly in select_layers(ph.layers, depth)})
-    groups = assign_layers(trained, wgus) if wgus else []
+    trained = trained_layers(rule, depth)
+    wgus = min(rule_wgus(rule, depth, wgus_override), len(trained))
+    groups = assign_layers(trained, wgus, assignment) if wgus else []
     unit_of = {ly: u for u, g in enumerate(groups) for ly in g}
 
     plan = Plan(rule, depth, wgus, nx.DiGraph(), nx.DiGraph(), wgu_layers=groups)
     instances: dict[str, dict[int, str]] = {}
+    if update_every == "sample":
+        rule = rule.model_copy(update={"phases": [ph.model_copy(update={"per": "sample"})
+                                                  for ph in rule.phases]})
+        plan.rule = rule
     for ph in rule.phases:
         graph = plan.sample if ph.per == "sample" else plan.batch
         layers = select_layers(ph.layers, depth)
         instances[ph.name] = {}
         # a feedback read shared by every layer (one sliced matrix, one input e) happens once
-        if ph.op == "mvm_feedback" and shared_feedback and layers:
+        if ph.op in ("mvm_feedback", "lookup") and shared_feedback and layers:
             node = PhaseNode(ph.name, ph, None)
             plan.nodes[node.key] = node
             graph.add_node(node.key)
@@ -137,6 +150,41 @@ def _serialise_units(graph: nx.DiGraph, nodes: dict[str, PhaseNode], as_one: boo
                                  k))
         for a, b in zip(keys[:-1], keys[1:], strict=True):
             graph.add_edge(a, b)
+
+
+def resource_of(node: PhaseNode, shared_buffer: bool) -> tuple[str, int]:
+    """The unit a phase occupies: a layer's arrays, a WGU, or the feedback store."""
+    if node.unit is not None:
+        return ("wgu", 0 if shared_buffer else node.unit)
+    if node.decl.op in ("mvm_feedback", "lookup"):
+        return ("feedback", -1 if node.layer is None else node.layer)
+    return ("arrays", -1 if node.layer is None else node.layer)
+
+
+def bottleneck(graph: nx.DiGraph, nodes: dict[str, PhaseNode],
+               durations: dict[str, dict[str, Num]], shared_buffer: bool) -> Schedule:
+    """The busiest unit per sample: in a pipeline it sets the interval between samples."""
+    busy: dict[tuple[str, int], dict[str, Num]] = {}
+    phases: dict[tuple[str, int], dict[str, Num]] = {}
+    for key in graph.nodes:
+        res = resource_of(nodes[key], shared_buffer)
+        book = busy.setdefault(res, {})
+        pbook = phases.setdefault(res, {})
+        for c, v in durations[key].items():
+            book[c] = book.get(c, 0.0) + v
+            name = nodes[key].decl.name
+            pbook[name] = pbook.get(name, 0.0) + v
+    best: Num = 0.0
+    comp: dict[str, Num] = {}
+    phase: dict[str, Num] = {}
+    for res, book in busy.items():
+        total = sum(book.values())
+        better = total > best
+        best = np.where(better, total, best)
+        comp = {c: np.where(better, book.get(c, 0.0), comp.get(c, 0.0)) for c in set(comp) | set(book)}
+        pb = phases[res]
+        phase = {c: np.where(better, pb.get(c, 0.0), phase.get(c, 0.0)) for c in set(phase) | set(pb)}
+    return Schedule(best, comp, phase)
 
 
 @dataclass

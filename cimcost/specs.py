@@ -201,6 +201,10 @@ class TrainingSpec(Strict):
     update_pulses: float = Field(gt=0)
     changed_fraction: float = Field(ge=0, le=1)
     feedback_matrix: Literal["sliced", "per_layer"] = "sliced"
+    wgu_assignment: Literal["round_robin", "blocks"] = "round_robin"
+    update_every: Literal["batch", "sample"] = "batch"
+    execution: Literal["layer_by_layer", "pipelined"] = "layer_by_layer"
+    fixed_layer_copies: int = Field(default=1, gt=0, le=64)
 
 
 class Floorplan(Strict):

@@ -7,29 +7,35 @@ import numpy as np
 from .base import Cost, Num, Tech
 
 
-def htree(tech: Tech, leaves: Num, leaf_side: Num, bus_bits: Num) -> Cost:
-    """An H-tree connecting ``leaves`` square blocks of side ``leaf_side`` over a square grid.
+def htree(tech: Tech, grid_rows: Num, grid_cols: Num, leaf_side: Num, bus_bits: Num) -> Cost:
+    """An H-tree from a root to a ``grid_rows`` x ``grid_cols`` grid of square blocks.
 
-    Total wire length of an H-tree over a k x k grid of blocks of side s is about
-    (k^2 - 1) * s * (levels-weighted) — we sum segment lengths level by level: level i has 2^i
-    segments of length D / 2^(ceil(i/2)+1), D = k s the grid side.  Area: bus_bits wires at the
-    wire pitch (times a multiple for spacing and repeaters).  Action: one bit from root to leaf
-    (path length ~ D); latency of one transfer: repeated wire delay over the path plus one
-    clock cycle per bus word."""
-    k = np.ceil(np.sqrt(np.maximum(leaves, 1.0)))
-    side = k * leaf_side
-    levels = np.ceil(np.log2(np.maximum(leaves, 1.0)))
-    max_levels = 40
-    ndim = len(np.broadcast_shapes(np.shape(levels), np.shape(side), np.shape(bus_bits)))
-    i = np.arange(1, max_levels + 1, dtype=float).reshape((-1,) + (1,) * ndim)
-    segment = side / np.exp2(np.ceil(i / 2.0) + 1.0)
-    active = i <= levels
-    total_length = np.sum(np.where(active, np.exp2(i - 1.0) * segment, 0.0), axis=0)
-    path_length = np.sum(np.where(active, segment, 0.0), axis=0)
+    Each level splits the longer side of the current region in two with a wire of half that
+    side; a branch carries only the lanes of the blocks below it, so the bus halves at every
+    split and the wire area is ``bus_bits`` x pitch x (the sum of one segment per level).  The
+    wires of the last level run over the blocks themselves and cost no extra area.  Action:
+    one bit from the root to a leaf, which travels half of each level's segment; latency: the
+    repeated-wire delay over that path."""
+    levels = np.ceil(np.log2(np.maximum(grid_rows, 1.0))) + np.ceil(np.log2(np.maximum(grid_cols, 1.0)))
+    width = grid_cols * leaf_side
+    height = grid_rows * leaf_side
+    shape = np.broadcast_shapes(np.shape(levels), np.shape(width), np.shape(height), np.shape(bus_bits))
+    width = np.broadcast_to(width, shape).astype(float)
+    height = np.broadcast_to(height, shape).astype(float)
+    area_length = np.zeros(shape)
+    path_length = np.zeros(shape)
+    for level in range(1, int(np.max(levels, initial=0)) + 1):
+        active = level <= levels
+        split_width = width >= height
+        segment = np.where(split_width, width, height) / 2.0
+        area_length += np.where(active & (level < levels), segment, 0.0)
+        path_length += np.where(active, segment / 2.0, 0.0)
+        width = np.where(active & split_width, width / 2.0, width)
+        height = np.where(active & ~split_width, height / 2.0, height)
     pitch = tech.wire_pitch * tech.p["circuits.wire_pitch_multiple"]
     overhead = tech.p["circuits.repeater_overhead"]
-    area = bus_bits * pitch * total_length * overhead * tech.cal_area
+    area = bus_bits * pitch * area_length * overhead * tech.cal_area
     energy_per_bit = tech.wire_c * path_length * tech.vdd**2 * overhead * tech.cal_energy
     latency = tech.repeated_wire_delay(path_length)
-    leak = tech.leakage(area / tech.F**2) * 0.1  # repeaters are a tenth of the bus area
+    leak = tech.leakage(area / tech.F**2) * 0.1  # repeaters are about a tenth of the bus area
     return Cost(area=area, energy=energy_per_bit, latency=latency, leakage=leak)

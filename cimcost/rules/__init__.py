@@ -17,7 +17,7 @@ from ..errors import InputError
 from ..specs import Strict, validate_document
 from ..yamlio import load_yaml, parse_yaml_text
 
-Op = Literal["mvm", "mvm_transposed", "mvm_feedback", "gradient", "write"]
+Op = Literal["mvm", "mvm_transposed", "mvm_feedback", "lookup", "gradient", "write"]
 LayerSelector = Literal["all", "hidden", "not_first", "last"]
 
 _REF = re.compile(r"^(?P<phase>[a-z_][a-z0-9_]*)\[(?P<index>l|l-1|l\+1|last|first)\]$")
@@ -31,6 +31,11 @@ class PhaseDecl(Strict):
     after: list[str] = []
     runs_on: Literal["arrays", "wgu"] = "arrays"
     stash: list[Literal["input"]] = []
+    # precision of the signal this phase consumes, when the rule fixes it (sign-based rules
+    # use 1 bit); otherwise the floorplan's error precision
+    input_bits: int | None = Field(default=None, gt=0, le=32)
+    # a write phase programs the matrix row by row (NeuroSim) or column by column (ELM paper)
+    write_by: Literal["rows", "columns"] = "rows"
 
     @field_validator("after")
     @classmethod
@@ -43,11 +48,25 @@ class PhaseDecl(Strict):
         return refs
 
 
+class FeedbackDecl(Strict):
+    """Fixed random feedback matrices a rule stores besides the weights.
+
+    ``classes_by_width``: B maps the classes (the output error or target) to a layer's width;
+    one matrix sliced for every layer or one per layer (floorplan field
+    ``training.feedback_matrix``).  ``like_transposed_weights``: one B per layer shaped like
+    W^T.  ``store: cim`` keeps B in CIM arrays read by analog MVM; ``store: sram`` keeps it in
+    a digital table read by look-up (no MAC, no ADC)."""
+
+    shape: Literal["classes_by_width", "like_transposed_weights"]
+    store: Literal["cim", "sram"] = "cim"
+    layers: Literal["hidden", "not_first"] = "hidden"
+
+
 class RuleDecl(Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     description: str
     readout: Literal["forward", "transposable"]
-    feedback: Literal["none", "classes_by_width"]
+    feedback: FeedbackDecl | Literal["none"] = "none"
     wgus: int | Literal["per_layer"] = Field(default=1)
     aliases: list[str] = []
     phases: list[PhaseDecl] = Field(min_length=1)
@@ -66,12 +85,26 @@ class RuleDecl(Strict):
             if ph.op == "mvm_transposed" and self.readout != "transposable":
                 raise ValueError(f"phase '{ph.name}' reads transposed weights but readout is "
                                  "'forward'")
-            if ph.op == "mvm_feedback" and self.feedback == "none":
+            if ph.op in ("mvm_feedback", "lookup") and self.feedback == "none":
                 raise ValueError(f"phase '{ph.name}' reads feedback matrices but feedback is "
                                  "'none'")
+            if isinstance(self.feedback, FeedbackDecl):
+                wanted = "lookup" if self.feedback.store == "sram" else "mvm_feedback"
+                other = "mvm_feedback" if wanted == "lookup" else "lookup"
+                if ph.op == other:
+                    raise ValueError(f"phase '{ph.name}' uses {other} but the feedback store "
+                                     f"'{self.feedback.store}' is read by {wanted}")
             if ph.runs_on == "wgu" and self.wgus == 0:
                 raise ValueError(f"phase '{ph.name}' runs on a WGU but the rule has wgus: 0")
         return self
+
+    @property
+    def trained_layers_selector(self) -> set[str]:
+        return {ph.layers for ph in self.phases if ph.runs_on == "wgu"}
+
+    @property
+    def stashes_input(self) -> bool:
+        return any("input" in ph.stash for ph in self.phases)
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
