@@ -124,6 +124,7 @@ def flatten(cfg: Config) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ overrides
 
 _SECTIONS = {"tech": "tech", "memory": "memory", "circuits": "circuits"}
+_MODELS: dict[str, Any] = {"tech": Technology, "memory": MemoryCell, "circuits": Circuits}
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -143,26 +144,48 @@ def parse_set(item: str) -> tuple[str, Any]:
     return path, value
 
 
-def _apply(data: dict[str, Any], keys: list[str], value: Any, full: str, file: str,
+def _field_model(model: Any, key: str) -> Any:
+    """The pydantic model class of a nested field, or None for a plain value."""
+    from pydantic import BaseModel
+
+    field = model.model_fields.get(key) if model is not None else None
+    if field is None:
+        return None
+    annotation = field.annotation
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _apply(data: dict[str, Any], keys: list[str], value: Any, full: str, model: Any,
            constant: bool) -> None:
+    """Set ``keys`` in ``data`` to ``value``; a field the model knows may be absent from the
+    file (it has a default) and is created."""
     node: Any = data
     for i, key in enumerate(keys):
         last = i == len(keys) - 1
-        if not isinstance(node, dict) or key not in node:
-            known = ", ".join(sorted(node)) if isinstance(node, dict) else ""
-            raise InputError(f"unknown --set path '{full}'", file=file, field=full,
-                             expected=f"one of: {known}" if known else None)
+        known_fields = set(model.model_fields) if model is not None else set()
+        if not isinstance(node, dict) or (key not in node and key not in known_fields):
+            known = sorted(set(node) | known_fields) if isinstance(node, dict) else []
+            raise InputError(f"unknown --set path '{full}'", field=full,
+                             expected=f"one of: {', '.join(known)}" if known else None)
+        sub_model = _field_model(model, key)
         if last:
-            if constant and isinstance(node[key], dict) and "value" in node[key]:
-                node[key] = dict(node[key], value=value, source="set on the command line")
-            elif isinstance(node[key], dict):
-                raise InputError(f"'{full}' is a section, not a value", file=file, field=full,
-                                 expected="a path to a single value, e.g. " +
-                                 f"{full}.{next(iter(node[key]))}")
+            current = node.get(key)
+            if constant and isinstance(current, dict) and "value" in current:
+                node[key] = dict(current, value=value, source="set on the command line")
+            elif constant and current is None and sub_model is not None:
+                node[key] = {"value": value, "unit": "?", "source": "set on the command line"}
+            elif isinstance(current, dict) or (sub_model is not None and not constant):
+                example = next(iter(current)) if isinstance(current, dict) and current else "..."
+                raise InputError(f"'{full}' is a section, not a value", field=full,
+                                 expected=f"a path to a single value, e.g. {full}.{example}")
             else:
                 node[key] = value
         else:
-            node = node[key]
+            node = node.setdefault(key, {})
+            model = sub_model
 
 
 def load_config(
@@ -186,9 +209,9 @@ def load_config(
         keys = path.split(".")
         section = _SECTIONS.get(keys[0])
         if section is not None:
-            _apply(datas[section], keys[1:], value, path, "--set", constant=True)
+            _apply(datas[section], keys[1:], value, path, _MODELS[section], constant=True)
         else:
-            _apply(datas["floorplan"], keys, value, path, "--set", constant=False)
+            _apply(datas["floorplan"], keys, value, path, Floorplan, constant=False)
     models = {"floorplan": Floorplan, "tech": Technology, "memory": MemoryCell,
               "circuits": Circuits}
     built = {}
