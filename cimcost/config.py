@@ -62,6 +62,10 @@ class Options:
     wgu_assignment: str = "round_robin"
     update_every: str = "batch"
     execution: str = "layer_by_layer"
+    phase_overlap: bool = True
+    wgu_speedup_by_arrays: bool = False
+    buffer_tile_factor: bool = False
+    update_reads_gradient: bool = True
 
 
 @dataclass
@@ -92,6 +96,10 @@ class Config:
             wgu_assignment=fp.training.wgu_assignment,
             update_every=fp.training.update_every,
             execution=fp.training.execution,
+            phase_overlap=fp.accounting.phase_overlap,
+            wgu_speedup_by_arrays=fp.accounting.wgu_speedup_by_arrays,
+            buffer_tile_factor=fp.accounting.buffer_tile_factor,
+            update_reads_gradient=fp.accounting.update_reads_gradient,
         )
 
 
@@ -108,7 +116,7 @@ def _plain(prefix: str, data: dict[str, Any], out: dict[str, Any]) -> None:
         name = f"{prefix}.{key}" if prefix else key
         if isinstance(val, dict):
             _plain(name, val, out)
-        elif isinstance(val, (int, float)) and not isinstance(val, bool):
+        elif isinstance(val, (int, float)):
             out[name] = float(val)
 
 

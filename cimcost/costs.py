@@ -62,20 +62,22 @@ def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num) -> Non
                                                + hw.tile_tree.latency, 0.0))
 
 
-def _buffer_access(pc: PhaseCost, hw: Hardware, bits: Num, accesses: float) -> None:
+def _buffer_access(pc: PhaseCost, hw: Hardware, bits: Num, accesses: float,
+                   slowdown: Num = 1.0) -> None:
     """``accesses`` reads/writes of ``bits`` at the global buffer, all its cores in parallel."""
     p = hw.p
     lines = np.ceil(bits / p["global_buffer.port_bits"])
     pc.add("energy", "buffer", accesses * bits * hw.global_buffer.energy)
-    pc.add("latency", "buffer", accesses * lines * hw.global_buffer.latency
+    pc.add("latency", "buffer", accesses * lines * hw.global_buffer.latency * slowdown
            / hw.global_buffer_cores)
 
 
-def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num) -> None:
+def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: Num = 1.0) -> None:
     """``bits`` between the global buffer and the tiles over the global bus: one buffer
-    access and one bus traversal per bit, over the bus lanes wired to those tiles."""
+    access and one bus traversal per bit, over the bus lanes wired to those tiles.
+    ``slowdown`` stretches the buffer time (NeuroSim's tile factor, accounting profile)."""
     clock = hw.p["clock_frequency"]
-    _buffer_access(pc, hw, bits, 1.0)
+    _buffer_access(pc, hw, bits, 1.0, slowdown)
     pc.add("energy", "interconnect", bits * hw.global_bus.energy)
     pc.add("latency", "interconnect", np.ceil(bits / (hw.global_bus_width * share)) / clock
            + hw.global_bus.latency)
@@ -110,27 +112,30 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         layer = network.layers[node.layer]
         m = hw.maps[node.layer]
         share = hw.layer_share(node.layer)
+    tile_factor = 1.0
+    if hw.opts.buffer_tile_factor and node.layer is not None:
+        tile_factor = np.ceil(hw.total_tiles / m.tiles)
     if op == "mvm":
         bits_in = m.rows * b_act
-        _move_global(pc, hw, bits_in, share)
+        _move_global(pc, hw, bits_in, share, tile_factor)
         _tile_buffer(pc, hw, bits_in, m.tiles)
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
                     "memory_array")
         _accumulate(pc, hw, m.cols, m.sa_rows)
         pc.add("energy", "activation", layer.out_features * hw.activation.energy)
         pc.add("latency", "activation", hw.activation.latency)
-        _move_global(pc, hw, layer.out_features * b_act, share)
+        _move_global(pc, hw, layer.out_features * b_act, share, tile_factor)
         if "input" in node.decl.stash:
-            _stash(pc, hw, layer.in_features * b_act, share)
+            _stash(pc, hw, layer, share)
     elif op == "mvm_transposed":
         assert hw.transposed is not None
         bits_in = layer.out_features * b_err
-        _move_global(pc, hw, bits_in, share)
+        _move_global(pc, hw, bits_in, share, tile_factor)
         _tile_buffer(pc, hw, bits_in, m.tiles)
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
                     "memory_array")
         _accumulate(pc, hw, m.rows, m.sa_cols)
-        _move_global(pc, hw, m.rows * b_err, share)
+        _move_global(pc, hw, m.rows * b_err, share, tile_factor)
     elif op == "mvm_feedback":
         fb = hw.feedback[node.layer if node.layer in hw.feedback else None]
         bits_in = node.decl.input_bits or b_err
@@ -162,10 +167,19 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
     return pc
 
 
-def _stash(pc: PhaseCost, hw: Hardware, bits: Num, share: Num) -> None:
-    """Keep a tensor for a later phase: off chip (DRAM) or in the global buffer."""
+def _stash_bits(hw: Hardware, layer: Layer) -> Num:
+    """Bits of a layer's input kept for a later phase (or NeuroSim's per-layer convention)."""
+    p = hw.p
+    return np.where(p["accounting.stash_bits_per_layer"] > 0, p["accounting.stash_bits_per_layer"],
+                    layer.in_features * p["precision.activation"])
+
+
+def _stash(pc: PhaseCost, hw: Hardware, layer: Layer, share: Num) -> None:
+    """Keep a layer's input for a later phase: off chip (DRAM) or in the global buffer.  Half
+    of the booked DRAM transfers happen here (out), half when it is fetched back."""
+    bits = _stash_bits(hw, layer)
     if hw.opts.stash == "dram":
-        _dram(pc, hw, bits)
+        _dram(pc, hw, bits * hw.p["accounting.stash_dram_transfers"] / 2.0)
     else:
         _move_global(pc, hw, bits, share)
 
@@ -183,7 +197,7 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
     b_err = node.decl.input_bits or b_err
     # fetch the layer input (stashed for a backward pass, or still in the buffer) and the error
     if hw.stashed_input and hw.opts.stash == "dram":
-        _dram(pc, hw, ins * b_act)
+        _dram(pc, hw, _stash_bits(hw, layer) * p["accounting.stash_dram_transfers"] / 2.0)
     _move_global(pc, hw, ins * b_act + outs * b_err, share)
     # write h into the WGU arrays
     pc.add("energy", "wgu", ins * b_act * hw.wgu_cell_write)
@@ -195,6 +209,8 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
     passes = np.ceil(needed / columns)
     copies = np.maximum(np.floor(columns / needed), 1.0)
     steps = passes * np.ceil(outs / copies) * b_err * p["training.wgu.rows_per_adc"]
+    if hw.opts.wgu_speedup_by_arrays:
+        steps = steps / arrays
     pc.add("energy", "wgu", conversions * hw.wgu_adc.energy)
     pc.add("latency", "wgu", steps * hw.wgu_adc.latency)
     # accumulate across the batch
@@ -212,7 +228,7 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
     SET and RESET pulses in two passes; ``training.parallel_array_writes`` subarrays are
     written at once."""
     p = hw.p
-    if hw.opts.gradient_round_trip == "dram_per_sample":
+    if hw.opts.gradient_round_trip == "dram_per_sample" and hw.opts.update_reads_gradient:
         grad_bits = float(layer.in_features) * float(layer.out_features) * p["precision.gradient"]
         _dram(pc, hw, grad_bits)
     cells = m.rows * m.cols * p["training.changed_fraction"] * m.duplication
@@ -224,10 +240,13 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
         line_writes, line_cells = m.cols * m.sa_rows, p["subarray.rows"]
     else:
         line_writes, line_cells = m.rows * m.sa_cols, p["subarray.cols"]
-    # each pass (SET, then RESET) charges the selected line to the write voltage per pulse
+    # each pulse of each pass (SET, then RESET) charges the selected line and every crossing
+    # line (to the write voltage or to the inhibit level) across the subarray
+    crossing = p["subarray.rows"] + p["subarray.cols"] - line_cells
     line_c = hw.tech.wire_c * line_cells * hw.cell_pitch
-    line_energy = 2.0 * pulses * (hw.forward.drivers.energy
-                                  + line_c * p["memory.write_voltage"] ** 2)
+    crossing_c = line_cells * (hw.tech.wire_c * hw.cell_pitch + hw.tech.c_drain)
+    line_energy = 2.0 * pulses * (hw.forward.drivers.energy + (line_c + crossing * crossing_c)
+                                  * p["memory.write_voltage"] ** 2)
     pc.add("energy", "decoder_driver", line_writes * m.duplication * line_energy)
     serial = line_writes / p["training.parallel_array_writes"]
     pc.add("latency", "memory_array", serial * 2.0 * pulses * p["memory.write_pulse_width"])

@@ -13,7 +13,7 @@ from .errors import InputError
 from .hardware import AREA_KEYS, Hardware, build_hardware
 from .mapping import chip_utilization
 from .network import Network, load_network, mlp
-from .plan import Plan, bottleneck, build_plan, longest_path
+from .plan import Plan, Schedule, bottleneck, build_plan, longest_path
 from .rules import FeedbackDecl, RuleDecl, get_rule
 
 
@@ -83,6 +83,21 @@ class Costs:
                 "latency": self.latency, "traffic": sum(self.traffic.values())}
 
 
+def _serial(plan: Plan, durations: dict[str, dict[str, Any]]) -> tuple[Schedule, Schedule]:
+    """Schedules with no overlap at all: per-sample and per-batch phases summed."""
+    out = []
+    for graph in (plan.sample, plan.batch):
+        comp: dict[str, Any] = {}
+        phase: dict[str, Any] = {}
+        for key in graph.nodes:
+            for c, v in durations[key].items():
+                comp[c] = comp.get(c, 0.0) + v
+                name = plan.nodes[key].decl.name
+                phase[name] = phase.get(name, 0.0) + v
+        out.append(Schedule(sum(comp.values()), comp, phase))
+    return out[0], out[1]
+
+
 def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) -> Costs:
     """The cost model proper.  ``p`` maps dotted parameter names to floats or to numpy arrays
     of one shape (one element per design point); every result broadcasts to that shape."""
@@ -100,12 +115,16 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     durations = {k: costs[k].latency for k in plan.nodes}
     sample_sched = longest_path(plan.sample, plan.nodes, durations)
     batch_sched = longest_path(plan.batch, plan.nodes, durations)
-    if opts.execution == "pipelined":
+    parts: list[tuple[Any, Any]]
+    if not opts.phase_overlap:
+        # every phase instance after the other (NeuroSim's accounting)
+        serial = _serial(plan, durations)
+        parts = [(serial[0], batch), (serial[1], 1.0)]
+    elif opts.execution == "pipelined":
         # samples stream through the layers: after the first one, a new sample leaves every
         # interval set by the busiest unit (a layer's arrays, a WGU)
         interval = bottleneck(plan.sample, plan.nodes, durations, not opts.buffer_per_wgu)
-        parts: list[tuple[Any, Any]] = [(sample_sched, 1.0), (interval, batch - 1.0),
-                                         (batch_sched, 1.0)]
+        parts = [(sample_sched, 1.0), (interval, batch - 1.0), (batch_sched, 1.0)]
     else:
         parts = [(sample_sched, batch), (batch_sched, 1.0)]
     latency_total = steps * sum(mult * sched.latency for sched, mult in parts)

@@ -191,9 +191,16 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
 
     sub_area = cell.area + readout_area(forward) + readout_area(transposed)
     lanes_pe = p["pe.subarray_cols"] * cols / p["adc.columns_per_adc"]
-    pe_area = p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
+    # a PE latches its input vector (all bits) and its summed outputs in register buffers
+    pe_buffer_bits = (p["pe.subarray_rows"] * rows * b_act
+                      + lanes_pe * (out_width + np.log2(p["pe.subarray_rows"])))
+    pe_buffer = storage.sram_buffer(tech, pe_buffer_bits, clock)
+    pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
+               + pe_buffer.area)
+    # inside a tile the input bits reach the PEs one bit-plane per column-mux period, so the
+    # bus needs one lane per ADC-period's worth of rows rather than one per row
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
-                                  tile_rows_cells)
+                                  tile_rows_cells / p["adc.columns_per_adc"])
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
     tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + lanes_tile * tile_tree.area
                  + tile_buffer.area + tile_bus.area)
@@ -211,7 +218,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     wgu_cell_f2 = p["tech.sram_cell_area_f2"]
     wgu_adc = adc_model.flash_adc(tech, p["training.wgu.adc_bits"])
     wgu_adcs_per_array = np.ceil(p["training.wgu.cols"] / p["training.wgu.rows_per_adc"])
-    acc_width = p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2)))
+    acc_width = np.where(p["accounting.gradient_accumulator_bits"] > 0,
+                         p["accounting.gradient_accumulator_bits"],
+                         p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
     wgu_adder = digital.adder(tech, acc_width)
     wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"] + b_act)
     wgu_rows, wgu_cols = p["training.wgu.rows"], p["training.wgu.cols"]
@@ -268,8 +277,10 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                                          + total_tiles * lanes_tile * tile_tree.leakage)
     area["activation"] = activation.area
     leak["activation"] = activation.leakage
-    area["buffer"] = gb_banks * global_buffer.area + total_tiles * tile_buffer.area
-    leak["buffer"] = gb_banks * global_buffer.leakage + total_tiles * tile_buffer.leakage
+    area["buffer"] = (gb_banks * global_buffer.area + total_tiles * tile_buffer.area
+                      + pes * pe_buffer.area)
+    leak["buffer"] = (gb_banks * global_buffer.leakage + total_tiles * tile_buffer.leakage
+                      + pes * pe_buffer.leakage)
     area["interconnect"] = global_bus.area + total_tiles * tile_bus.area
     leak["interconnect"] = global_bus.leakage + total_tiles * tile_bus.leakage
     area["wgu"] = wgu_area + 0.0 * s

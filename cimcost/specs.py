@@ -207,6 +207,32 @@ class TrainingSpec(Strict):
     fixed_layer_copies: int = Field(default=1, gt=0, le=64)
 
 
+class AccountingSpec(Strict):
+    """How costs are booked.  The defaults are cimcost's physical accounting; each field also
+    names the DNN+NeuroSim V2.1 convention it can reproduce (floorplans/neurosim-v2.1.yaml)."""
+
+    # False: FW, AG, WG and WU of every layer run one after another (NeuroSim, manual §5.2)
+    phase_overlap: bool = True
+    # True: the WGU read time is divided by its number of arrays (NeuroSim's speed-up, which
+    # counts arrays already working in parallel within one read a second time)
+    wgu_speedup_by_arrays: bool = False
+    # True: a layer's forward/AG global-buffer time is multiplied by ceil(total tiles / layer
+    # tiles) (NeuroSim Chip.cpp, "only a part of the IC is used")
+    buffer_tile_factor: bool = False
+    # bits of each gradient accumulator; 0: gradient precision + log2(batch).  NeuroSim reads
+    # outPrecision before setting it and builds 8-bit adders.
+    gradient_accumulator_bits: int = Field(default=0, ge=0, le=64)
+    # True: the accumulated gradient is read back from DRAM once per batch for the update
+    # (physically needed when gradients accumulate in DRAM); NeuroSim books no such read
+    update_reads_gradient: bool = True
+    # bits of a layer's stashed activation sent to DRAM; 0: in_features x activation bits.
+    # NeuroSim uses IFM_H x IFM_W x Bin, i.e. 8 bits for an FC layer (channels ignored)
+    stash_bits_per_layer: int = Field(default=0, ge=0)
+    # how many times the stashed activation crosses the DRAM interface; NeuroSim books
+    # 6 x 6 (6 x 4 for layer 1) where its comment says 2 + 2 + 2
+    stash_dram_transfers: float = Field(default=2.0, gt=0)
+
+
 class Floorplan(Strict):
     """Architecture and operating point: everything that is neither technology nor network."""
 
@@ -228,6 +254,7 @@ class Floorplan(Strict):
     interconnect: InterconnectSpec
     dram: DRAMSpec
     training: TrainingSpec
+    accounting: AccountingSpec = AccountingSpec()
 
 
 # ------------------------------------------------------------------------------ network
