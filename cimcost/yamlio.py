@@ -13,9 +13,13 @@ from .errors import InputError
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
-class SafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, plus YAML 1.2 floats such as ``1e9`` and ``2.5e-12`` (YAML 1.1
-    wants ``1.0e+9`` and would read ``1e9`` as a string, a trap for unit-heavy files)."""
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it
+
+
+class SafeLoader(_Base):  # type: ignore[misc]
+    """PyYAML's safe loader (libyaml-backed when available), plus YAML 1.2 floats such as
+    ``1e9`` and ``2.5e-12`` (YAML 1.1 wants ``1.0e+9`` and would read ``1e9`` as a string, a
+    trap for unit-heavy files)."""
 
 
 SafeLoader.add_implicit_resolver(
@@ -42,7 +46,15 @@ class LocatedDocument:
         return None
 
 
+MAX_NODES = 500_000  # more than any real spec; stops alias bombs ("billion laughs") early
+MAX_DEPTH = 64
+
+
 def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    if len(out) > MAX_NODES:
+        raise InputError(f"more than {MAX_NODES} YAML nodes (deeply repeated aliases?)")
+    if len(path) > MAX_DEPTH:
+        raise InputError(f"YAML nesting deeper than {MAX_DEPTH} levels")
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -78,8 +90,12 @@ def load_yaml(path: str | Path) -> LocatedDocument:
 
 def parse_yaml_text(text: str, file: str = "<string>") -> LocatedDocument:
     try:
-        node = yaml.compose(text, Loader=SafeLoader)
-        data = yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
@@ -91,7 +107,10 @@ def parse_yaml_text(text: str, file: str = "<string>") -> LocatedDocument:
         raise InputError("YAML nesting is too deep", file=file) from None
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
-        _index_lines(node, (), lines)
+        try:
+            _index_lines(node, (), lines)
+        except InputError as exc:
+            raise InputError(exc.message, file=file) from None
     if data is None:
         raise InputError("file is empty", file=file, expected="a YAML mapping")
     if not isinstance(data, dict):

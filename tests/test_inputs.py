@@ -134,3 +134,14 @@ def test_rule_files_are_validated(tmp_path):
                    " after: ['backward[l]']}\n")
     with pytest.raises(InputError, match="unknown phase 'backward'"):
         get_rule(str(bad))
+
+
+def test_yaml_alias_bomb_and_deep_nesting_are_refused(capsys, tmp_path):
+    bomb = ["kind: network", "name: bomb", 'a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x"]']
+    for i in range(1, 9):
+        prev = f"*a{i - 1}"
+        bomb.append(f"a{i}: &a{i} [{', '.join([prev] * 8)}]")
+    expect_error(capsys, "estimate", write(tmp_path, "bomb.yaml", "\n".join(bomb) + "\n"),
+                 contains=("bomb.yaml", "YAML nodes"))
+    deep = "kind: network\nname: d\nx: " + "[" * 200 + "]" * 200 + "\n"
+    expect_error(capsys, "estimate", write(tmp_path, "deep.yaml", deep), contains=("deep.yaml",))
