@@ -32,34 +32,51 @@ class PhaseCost:
 
 def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in: Num,
                 lines_out: Num, blocks_out: Num, input_bits: Num, dup: Num,
-                array_key: str) -> None:
-    """A bit-serial analog MVM: ``lines_in`` input lines driven for each of ``input_bits``
-    cycles; each of ``blocks_out`` subarray blocks senses ``lines_out`` output lines through
-    shared ADCs (``r.share`` lines per ADC, converted in turn)."""
+                array_key: str, repeats: Num = 1.0) -> None:
+    """``repeats`` bit-serial analog MVMs (one per output position of a convolution):
+    ``lines_in`` input lines driven for each of ``input_bits`` cycles; each of ``blocks_out``
+    subarray blocks senses ``lines_out`` output lines through shared ADCs (``r.share`` lines
+    per ADC, converted in turn).  ``dup`` copies of the matrix take positions in parallel."""
     p = hw.p
     activity = p["input_activity"]
-    conversions = blocks_out * lines_out * input_bits
-    cells_read = lines_in * activity * lines_out * input_bits
+    conversions = blocks_out * lines_out * input_bits * repeats
+    cells_read = lines_in * activity * lines_out * input_bits * repeats
     pc.add("energy", array_key, cells_read * hw.cell.energy)
-    pc.add("energy", "decoder_driver", lines_in * activity * input_bits * r.drivers.energy)
+    pc.add("energy", "decoder_driver", lines_in * activity * input_bits * repeats
+           * r.drivers.energy)
     pc.add("energy", "column_mux", conversions * r.mux.energy)
     pc.add("energy", "adc", conversions * r.adc.energy)
     pc.add("energy", "shift_add", conversions * r.shift_add.energy)
-    steps = input_bits / dup
+    steps = input_bits * np.ceil(repeats / dup)
     pc.add("latency", array_key, steps * hw.cell.latency)
     pc.add("latency", "decoder_driver", steps * r.drivers.latency)
     pc.add("latency", "column_mux", steps * r.share * r.mux.latency)
     pc.add("latency", "adc", steps * r.share * r.adc.latency)
     pc.add("latency", "shift_add", steps * r.shift_add.latency)
-    pc.add("traffic", "tile_buffer", lines_in * input_bits / 8.0 * blocks_out)
+    pc.add("traffic", "tile_buffer", lines_in * input_bits / 8.0 * blocks_out * repeats)
 
 
-def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num) -> None:
-    """Adder trees sum ``partials`` partial sums for each of ``outputs`` outputs."""
-    pc.add("energy", "accumulation", outputs * hw.pe_tree.energy
+def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num,
+                repeats: Num = 1.0, dup: Num = 1.0) -> None:
+    """Adder trees sum ``partials`` partial sums for each of ``outputs`` outputs, ``repeats``
+    times (output positions), ``dup`` matrix copies working in parallel."""
+    pc.add("energy", "accumulation", repeats * outputs * hw.pe_tree.energy
            * np.maximum(partials - 1.0, 0.0) / np.maximum(hw.p["pe.subarray_rows"] - 1.0, 1.0))
-    pc.add("latency", "accumulation", np.where(partials > 1, hw.pe_tree.latency
-                                               + hw.tile_tree.latency, 0.0))
+    pc.add("latency", "accumulation", np.ceil(repeats / dup) * np.where(
+        partials > 1, hw.pe_tree.latency + hw.tile_tree.latency, 0.0))
+
+
+def _digital_ops(pc: PhaseCost, hw: Hardware, network: Network, layer: int, share: Num) -> None:
+    """Pooling, flatten and element-wise adds feeding this layer: one activation-unit action
+    per input element, the tensors in and out of the global buffer."""
+    b_act = hw.p["precision.activation"]
+    lanes = hw.global_bus_width / b_act
+    for op in network.ops_for(layer):
+        if op.kind == "flatten":
+            continue  # a reshape: no data moves
+        pc.add("energy", "activation", op.in_elements * hw.activation.energy)
+        pc.add("latency", "activation", np.ceil(op.in_elements / lanes) * hw.activation.latency)
+        _move_global(pc, hw, (op.in_elements + op.out_elements) * b_act, share)
 
 
 def _buffer_access(pc: PhaseCost, hw: Hardware, bits: Num, accesses: float,
@@ -116,26 +133,30 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
     if hw.opts.buffer_tile_factor and node.layer is not None:
         tile_factor = np.ceil(hw.total_tiles / m.tiles)
     if op == "mvm":
-        bits_in = m.rows * b_act
-        _move_global(pc, hw, bits_in, share, tile_factor)
-        _tile_buffer(pc, hw, bits_in, m.tiles)
+        assert node.layer is not None
+        _digital_ops(pc, hw, network, node.layer, share)
+        positions = float(layer.positions)
+        # the input tensor leaves the global buffer once; the tile buffer unrolls it into
+        # one row vector per output position (im2col)
+        _move_global(pc, hw, layer.in_elements * b_act, share, tile_factor)
+        _tile_buffer(pc, hw, m.rows * b_act * positions, m.tiles)
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
-                    "memory_array")
-        _accumulate(pc, hw, m.cols, m.sa_rows)
-        pc.add("energy", "activation", layer.out_features * hw.activation.energy)
+                    "memory_array", positions)
+        _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
+        pc.add("energy", "activation", layer.out_elements * hw.activation.energy)
         pc.add("latency", "activation", hw.activation.latency)
-        _move_global(pc, hw, layer.out_features * b_act, share, tile_factor)
+        _move_global(pc, hw, layer.out_elements * b_act, share, tile_factor)
         if "input" in node.decl.stash:
             _stash(pc, hw, layer, share)
     elif op == "mvm_transposed":
         assert hw.transposed is not None
-        bits_in = layer.out_features * b_err
-        _move_global(pc, hw, bits_in, share, tile_factor)
-        _tile_buffer(pc, hw, bits_in, m.tiles)
+        positions = float(layer.positions)
+        _move_global(pc, hw, layer.out_elements * b_err, share, tile_factor)
+        _tile_buffer(pc, hw, layer.out_features * b_err * positions, m.tiles)
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
-                    "memory_array")
-        _accumulate(pc, hw, m.rows, m.sa_cols)
-        _move_global(pc, hw, m.rows * b_err, share, tile_factor)
+                    "memory_array", positions)
+        _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)
+        _move_global(pc, hw, layer.in_elements * b_err, share, tile_factor)
     elif op == "mvm_feedback":
         fb = hw.feedback[node.layer if node.layer in hw.feedback else None]
         bits_in = node.decl.input_bits or b_err
@@ -151,7 +172,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
     elif op == "lookup":
         # one row of B selected by the label: a digital read, no MAC and no conversion
         assert hw.feedback_table is not None
-        widths = [network.layers[i].out_features for i in range(network.depth - 1)]
+        widths = [network.layers[i].out_elements for i in range(network.depth - 1)]
         outputs = float(max(widths) if node.layer is None else widths[node.layer])
         bits = outputs * p["precision.weight"]
         lines = np.ceil(bits / p["global_buffer.port_bits"])
@@ -171,7 +192,7 @@ def _stash_bits(hw: Hardware, layer: Layer) -> Num:
     """Bits of a layer's input kept for a later phase (or NeuroSim's per-layer convention)."""
     p = hw.p
     return np.where(p["accounting.stash_bits_per_layer"] > 0, p["accounting.stash_bits_per_layer"],
-                    layer.in_features * p["precision.activation"])
+                    layer.in_elements * p["precision.activation"])
 
 
 def _stash(pc: PhaseCost, hw: Hardware, layer: Layer, share: Num) -> None:
@@ -186,27 +207,29 @@ def _stash(pc: PhaseCost, hw: Hardware, layer: Layer, share: Num) -> None:
 
 def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: MatrixMap,
               share: Num) -> None:
-    """dW = delta h^T on a weight-gradient unit: h's bit-planes are written into the unit's
-    SRAM CIM arrays, each error element is applied in turn and every activation bit column is
-    converted; the gradient then joins the batch accumulation."""
+    """dW = sum over positions of delta h^T, on a weight-gradient unit: h's bit-planes are
+    written into the unit's SRAM CIM arrays (one row per output position), each error element
+    is applied in turn and every activation bit column is converted (a conversion sums up to
+    one array's rows of positions); the gradient then joins the batch accumulation."""
     p = hw.p
     b_act, b_err, b_grad = (p["precision.activation"], p["precision.error"],
                             p["precision.gradient"])
     ins, outs = float(layer.in_features), float(layer.out_features)
     arrays = hw.wgu_arrays[node.unit] if node.unit is not None else hw.wgu_arrays[0]
     b_err = node.decl.input_bits or b_err
+    row_blocks = np.ceil(layer.positions / p["training.wgu.rows"])
     # fetch the layer input (stashed for a backward pass, or still in the buffer) and the error
     if hw.stashed_input and hw.opts.stash == "dram":
         _dram(pc, hw, _stash_bits(hw, layer) * p["accounting.stash_dram_transfers"] / 2.0)
-    _move_global(pc, hw, ins * b_act + outs * b_err, share)
-    # write h into the WGU arrays
-    pc.add("energy", "wgu", ins * b_act * hw.wgu_cell_write)
+    _move_global(pc, hw, layer.in_elements * b_act + layer.out_elements * b_err, share)
+    # write h (unrolled, one row per position) into the WGU arrays
+    pc.add("energy", "wgu", ins * layer.positions * b_act * hw.wgu_cell_write)
     # compute: each error element is applied bit-serially to the rows and every activation
     # bit column is converted; spare array capacity holds copies of h that take other errors
-    conversions = ins * outs * b_act * b_err
+    conversions = ins * outs * b_act * b_err * row_blocks
     columns = arrays * p["training.wgu.cols"]
     needed = ins * b_act
-    passes = np.ceil(needed / columns)
+    passes = np.ceil(needed / columns) * row_blocks
     copies = np.maximum(np.floor(columns / needed), 1.0)
     steps = passes * np.ceil(outs / copies) * b_err * p["training.wgu.rows_per_adc"]
     if hw.opts.wgu_speedup_by_arrays:

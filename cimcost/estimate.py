@@ -13,7 +13,7 @@ from .errors import InputError
 from .hardware import AREA_KEYS, Hardware, build_hardware
 from .mapping import chip_utilization
 from .network import Network, load_network, mlp
-from .plan import Plan, Schedule, bottleneck, build_plan, longest_path
+from .plan import Plan, Schedule, Topology, bottleneck, build_plan, longest_path
 from .rules import FeedbackDecl, RuleDecl, get_rule
 
 
@@ -104,7 +104,7 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     shared_feedback = (isinstance(rule.feedback, FeedbackDecl)
                        and rule.feedback.shape == "classes_by_width"
                        and opts.feedback_matrix == "sliced")
-    plan = build_plan(rule, network.depth, opts.wgus, shared_feedback,
+    plan = build_plan(rule, Topology.of(network), opts.wgus, shared_feedback,
                       shared_buffer=not opts.buffer_per_wgu, assignment=opts.wgu_assignment,
                       update_every=opts.update_every)
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
@@ -169,7 +169,8 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
     batch, steps = p["training.batch_size"], p["training.steps"]
     layers = []
     for ly, m in zip(network.layers, hw.maps, strict=True):
-        layers.append({"name": ly.name, "rows": ly.in_features, "cols": ly.out_features,
+        layers.append({"name": ly.name, "type": ly.kind, "rows": ly.in_features,
+                       "cols": ly.out_features, "positions": ly.positions,
                        "cells_rows": _num(m.rows), "cells_cols": _num(m.cols),
                        "tiles": _num(m.tiles), "subarrays": _num(m.subarrays),
                        "duplication": _num(m.duplication), "utilization": _num(m.utilization)})
@@ -185,7 +186,7 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
             "subarrays": _num(hw.subarrays),
             "feedback_subarrays": _num(sum(fb.subarrays for fb in hw.feedback.values())),
             "stashed_bytes_per_sample": _num(
-                sum(ly.in_features for ly in network.layers) * p["precision.activation"] / 8
+                sum(ly.in_elements for ly in network.layers) * p["precision.activation"] / 8
                 if rule.stashes_input else 0.0),
             "wgus": c.plan.wgus,
             "wgu_arrays": [_num(a) for a in hw.wgu_arrays],
@@ -211,6 +212,7 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
         "config": {**cfg.files, "technology": cfg.tech.name, "memory": cfg.memory.name},
     }
     data["latency"]["total"] = _num(c.latency)
+    data["warnings"] = [rule.conv_note] if rule.conv_note and network.has_conv else []
     for book in ("area", "energy", "latency", "traffic"):
         if not np.all(np.isfinite(data[book]["total"])):
             raise InputError(f"the {book} came out as {data[book]['total']}: some parameter is "

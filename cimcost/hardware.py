@@ -104,8 +104,8 @@ def _feedback_maps(network: Network, rule: RuleDecl, p: dict[str, Num],
     fb = rule.feedback
     if not isinstance(fb, FeedbackDecl):
         return {}, 0.0
-    layers = list(range(network.depth - 1)) if fb.layers == "hidden" \
-        else list(range(1, network.depth))
+    layers = [i for i in range(network.depth - 1)] if fb.layers == "hidden" \
+        else [i for i in range(network.depth) if network.preds[i]]
     if not layers:
         return {}, 0.0
     classes = float(network.classes)
@@ -116,11 +116,11 @@ def _feedback_maps(network: Network, rule: RuleDecl, p: dict[str, Num],
             out[i] = map_matrix(f"B[{i + 1}]", float(ly.out_features), float(ly.in_features), p,
                                 tiled=False)
     elif opts.feedback_matrix == "sliced":
-        widest = float(max(network.layers[i].out_features for i in layers))
+        widest = float(max(network.layers[i].out_elements for i in layers))
         out[None] = map_matrix("B", classes, widest, p, tiled=False)
     else:
         for i in layers:
-            out[i] = map_matrix(f"B[{i + 1}]", classes, float(network.layers[i].out_features),
+            out[i] = map_matrix(f"B[{i + 1}]", classes, float(network.layers[i].out_elements),
                                 p, tiled=False)
     bits = sum(m.weights for m in out.values()) * p["precision.weight"]
     return out, bits
@@ -169,7 +169,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
 
     # buffers: the global one holds the widest layer's input and output activations for the
     # whole batch unless told otherwise; the tile one holds one tile's input vector
-    widest_io = max(ly.in_features + ly.out_features for ly in network.layers)
+    widest_io = max(ly.in_elements + ly.out_elements for ly in network.layers)
     gb_bits_needed = widest_io * b_act
     gb_cores = (np.ceil(gb_bits_needed / p["global_buffer.core_bits"])
                 if opts.global_buffer_cores is None else float(opts.global_buffer_cores))

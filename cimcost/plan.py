@@ -39,17 +39,48 @@ class Plan:
     wgu_layers: list[list[int]] = field(default_factory=list)
 
 
-def select_layers(selector: str, depth: int) -> list[int]:
-    every = list(range(depth))
-    return {
-        "all": every,
-        "hidden": every[:-1],
-        "not_first": every[1:],
-        "last": every[-1:],
-    }[selector]
+class Topology:
+    """Weighted layers 0..depth-1 and who feeds whom (through pooling, flatten, add)."""
+
+    def __init__(self, depth: int, preds: list[list[int]] | None = None,
+                 succs: list[list[int]] | None = None) -> None:
+        self.depth = depth
+        self.preds = preds if preds is not None else [[i - 1] if i else [] for i in range(depth)]
+        self.succs = succs if succs is not None else [[i + 1] if i < depth - 1 else []
+                                                      for i in range(depth)]
+
+    @classmethod
+    def of(cls, network: object) -> Topology:
+        return cls(network.depth, network.preds, network.succs)  # type: ignore[attr-defined]
+
+    def select(self, selector: str) -> list[int]:
+        every = list(range(self.depth))
+        if selector == "all":
+            return every
+        if selector == "hidden":
+            return every[:-1]
+        if selector == "last":
+            return every[-1:]
+        return [i for i in every if self.preds[i]]  # not_first
+
+    def resolve(self, index: str, layer: int) -> list[int]:
+        if index == "l":
+            return [layer]
+        if index == "l-1":
+            return list(self.preds[layer])
+        if index == "l+1":
+            return list(self.succs[layer])
+        if index == "last":
+            return [self.depth - 1]
+        return [i for i in range(self.depth) if not self.preds[i]]  # first
 
 
-def rule_wgus(rule: RuleDecl, depth: int, override: int | None) -> int:
+def select_layers(selector: str, depth: int | Topology) -> list[int]:
+    topo = depth if isinstance(depth, Topology) else Topology(depth)
+    return topo.select(selector)
+
+
+def rule_wgus(rule: RuleDecl, depth: int | Topology, override: int | None) -> int:
     trained = len(trained_layers(rule, depth))
     if rule.wgus == 0 or trained == 0:
         return 0
@@ -68,12 +99,12 @@ def assign_layers(trained: list[int], units: int, how: str = "round_robin") -> l
     return groups
 
 
-def trained_layers(rule: RuleDecl, depth: int) -> list[int]:
+def trained_layers(rule: RuleDecl, depth: int | Topology) -> list[int]:
     return sorted({ly for ph in rule.phases if ph.runs_on == "wgu"
                    for ly in select_layers(ph.layers, depth)})
 
 
-def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_feedback: bool,
+def build_plan(rule: RuleDecl, depth: int | Topology, wgus_override: int | None, shared_feedback: bool,
                shared_buffer: bool = False, assignment: str = "round_robin",
                update_every: str = "batch") -> Plan:
     """``shared_feedback``: one sliced feedback matrix serves every layer with one read.
@@ -82,7 +113,9 @@ def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_fee
     ``update_every='sample'``: per-batch phases (weight updates) run after every sample."""
     import networkx as nx
 
-    trained = trained_layers(rule, depth)
+    topo = depth if isinstance(depth, Topology) else Topology(depth)
+    depth = topo.depth
+    trained = trained_layers(rule, topo)
     wgus = min(rule_wgus(rule, depth, wgus_override), len(trained))
     groups = assign_layers(trained, wgus, assignment) if wgus else []
     unit_of = {ly: u for u, g in enumerate(groups) for ly in g}
@@ -95,7 +128,7 @@ def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_fee
         plan.rule = rule
     for ph in rule.phases:
         graph = plan.sample if ph.per == "sample" else plan.batch
-        layers = select_layers(ph.layers, depth)
+        layers = topo.select(ph.layers)
         instances[ph.name] = {}
         # a feedback read shared by every layer (one sliced matrix, one input e) happens once
         if ph.op in ("mvm_feedback", "lookup") and shared_feedback and layers:
@@ -114,18 +147,17 @@ def build_plan(rule: RuleDecl, depth: int, wgus_override: int | None, shared_fee
 
     for key, node in plan.nodes.items():
         graph = plan.sample if node.decl.per == "sample" else plan.batch
-        own_layers = [node.layer] if node.layer is not None else select_layers(node.decl.layers, depth)
+        own_layers = [node.layer] if node.layer is not None else topo.select(node.decl.layers)
         for ref in node.decl.after:
             phase, index = parse_ref(ref)
             for ly in own_layers:
-                target = {"l": ly, "l-1": ly - 1, "l+1": ly + 1, "last": depth - 1,
-                          "first": 0}[index]
-                src = instances.get(phase, {}).get(target)
-                if src is None or src == key:
-                    continue  # boundary: no such instance (e.g. forward[0])
-                if plan.nodes[src].decl.per != node.decl.per:
-                    continue  # per-batch phases follow the whole batch of samples anyway
-                graph.add_edge(src, key)
+                for target in topo.resolve(index, ly):
+                    src = instances.get(phase, {}).get(target)
+                    if src is None or src == key:
+                        continue  # boundary: no such instance (e.g. forward[0])
+                    if plan.nodes[src].decl.per != node.decl.per:
+                        continue  # per-batch phases follow the whole batch anyway
+                    graph.add_edge(src, key)
 
     for graph in (plan.sample, plan.batch):
         _serialise_units(graph, plan.nodes, shared_buffer)

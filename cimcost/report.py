@@ -52,6 +52,8 @@ def render(data: dict[str, Any]) -> None:
                   f"{cfg['floorplan']}")
     console.print(f"scope: {scope['steps']:g} step(s) × batch {scope['batch_size']:g} = "
                   f"{samples:g} samples; totals cover the whole scope\n")
+    for warning in data.get("warnings", []):
+        console.print(f"[yellow]note:[/yellow] {warning}\n")
 
     t = _table("Hardware", ["item", "value"])
     t.add_row("tiles / PEs / subarrays", f"{hw['tiles']:g} / {hw['pes']:g} / {hw['subarrays']:g}")
@@ -65,10 +67,11 @@ def render(data: dict[str, Any]) -> None:
     console.print(t)
     console.print()
 
-    t = _table("Layers", ["layer", "in × out", "cells (rows × cols)", "tiles", "subarrays",
-                          "copies", "utilisation"])
+    t = _table("Layers", ["layer", "rows × cols", "positions", "cells (rows × cols)", "tiles",
+                          "subarrays", "copies", "utilisation"])
     for ly in hw["layers"]:
-        t.add_row(ly["name"], f"{ly['rows']} × {ly['cols']}",
+        t.add_row(f"{ly['name']} ({ly['type']})", f"{ly['rows']} × {ly['cols']}",
+                  f"{ly['positions']}",
                   f"{ly['cells_rows']:g} × {ly['cells_cols']:g}", f"{ly['tiles']:g}",
                   f"{ly['subarrays']:g}", f"{ly['duplication']:g}",
                   units.share(ly["utilization"], 1.0))

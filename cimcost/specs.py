@@ -260,20 +260,58 @@ class Floorplan(Strict):
 # ------------------------------------------------------------------------------ network
 
 
+LayerType = Literal["dense", "conv", "maxpool", "avgpool", "global_avgpool", "flatten", "add"]
+Size = Annotated[int, Field(gt=0, le=1 << 16)]
+
+
 class LayerSpec(Strict):
+    """One node of the layer graph.  ``dense`` and ``conv`` hold weights; the others move or
+    combine tensors.  ``inputs`` defaults to the previous layer (or the network input)."""
+
     name: str = Field(min_length=1, max_length=200)
-    type: Literal["dense"] = "dense"
-    in_features: int | None = Field(default=None, gt=0, le=1 << 24)
-    out_features: int = Field(gt=0, le=1 << 24)
+    type: LayerType = "dense"
+    inputs: list[str] | None = Field(default=None, min_length=1, max_length=64)
     activation: Literal["relu", "sigmoid", "tanh", "softmax", "identity"] = "relu"
-    inputs: list[str] | None = None
+    in_features: int | None = Field(default=None, gt=0, le=1 << 24)  # dense: checked if given
+    out_features: int | None = Field(default=None, gt=0, le=1 << 24)  # dense
+    out_channels: int | None = Field(default=None, gt=0, le=1 << 20)  # conv
+    kernel: Size | list[Size] | None = None  # conv, pooling: k or [kh, kw]
+    stride: Size | None = None
+    padding: int = Field(default=0, ge=0, le=1 << 12)
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> LayerSpec:
+        need = {"dense": ["out_features"], "conv": ["out_channels", "kernel"],
+                "maxpool": ["kernel"], "avgpool": ["kernel"]}.get(self.type, [])
+        for name in need:
+            if getattr(self, name) is None:
+                raise ValueError(f"a {self.type} layer needs '{name}'")
+        allowed = {"dense": {"out_features", "in_features"},
+                   "conv": {"out_channels", "kernel", "stride", "padding"},
+                   "maxpool": {"kernel", "stride", "padding"},
+                   "avgpool": {"kernel", "stride", "padding"}}.get(self.type, set())
+        for name in ("in_features", "out_features", "out_channels", "kernel", "stride"):
+            if getattr(self, name) is not None and name not in allowed:
+                raise ValueError(f"'{name}' does not apply to a {self.type} layer")
+        if isinstance(self.kernel, list) and len(self.kernel) != 2:
+            raise ValueError("kernel is one size or [height, width]")
+        return self
 
 
 class NetworkSpec(Strict):
     kind: Literal["network"]
     name: str
-    input_features: int = Field(gt=0, le=1 << 24)
+    input_features: int | None = Field(default=None, gt=0, le=1 << 24)
+    input_shape: list[Annotated[int, Field(gt=0, le=1 << 16)]] | None = Field(
+        default=None, min_length=1, max_length=3)
     layers: list[LayerSpec] = Field(min_length=1, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _one_input(self) -> NetworkSpec:
+        if (self.input_features is None) == (self.input_shape is None):
+            raise ValueError("give exactly one of input_features (a vector) and input_shape "
+                             "([channels, height, width])")
+        return self
 
 
 # ------------------------------------------------------------------------------ loading

@@ -69,6 +69,8 @@ class RuleDecl(Strict):
     feedback: FeedbackDecl | Literal["none"] = "none"
     wgus: int | Literal["per_layer"] = Field(default=1)
     aliases: list[str] = []
+    # said once in the report when the network has convolutions the rule trains poorly
+    conv_note: str | None = None
     phases: list[PhaseDecl] = Field(min_length=1)
 
     @model_validator(mode="after")
