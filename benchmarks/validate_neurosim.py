@@ -165,35 +165,15 @@ def _phase_books(sizes: list[int], floorplan: str, overrides: dict[str, Any]
                  ) -> tuple[Books, Books]:
     """Per-phase, per-component energy and latency, the latency summed over every instance of
     the phase (as if the phases ran one after another, which is how NeuroSim accounts them),
-    over the same ``scope.samples`` as ``estimate``.  Uses cimcost internals, mirroring
-    ``cimcost.estimate.evaluate``."""
+    over the same ``scope.samples`` as ``estimate``."""
     from cimcost.config import load_config
-    from cimcost.costs import phase_cost
-    from cimcost.hardware import build_hardware
-    from cimcost.plan import build_plan
+    from cimcost.estimate import compute
     from cimcost.rules import get_rule
 
-    network = cimcost.mlp(sizes)
-    rule = get_rule("bp")
     cfg = load_config(floorplan, None, None, None, dict(overrides))
-    p = cfg.params()
-    opts = cfg.options()
-    plan = build_plan(rule, network.depth, opts.wgus, opts.feedback_matrix == "sliced",
-                      shared_buffer=not opts.buffer_per_wgu)
-    hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
-    steps = float(p["training.steps"])
-    batch = float(p["training.batch_size"])
-    energy: Books = {}
-    busy: Books = {}
-    for node in plan.nodes.values():
-        pc = phase_cost(node, hw, network)
-        mult = steps * (batch if node.decl.per == "sample" else 1.0)
-        book = energy.setdefault(node.decl.name, {})
-        for comp, val in pc.energy.items():
-            book[comp] = book.get(comp, 0.0) + mult * float(val)
-        book = busy.setdefault(node.decl.name, {})
-        for comp, val in pc.latency.items():
-            book[comp] = book.get(comp, 0.0) + mult * float(val)
+    c = compute(cimcost.mlp(sizes), get_rule("bp"), cfg.params(), cfg.options())
+    energy = {ph: {k: float(v) for k, v in book.items()} for ph, book in c.phase_energy.items()}
+    busy = {ph: {k: float(v) for k, v in book.items()} for ph, book in c.phase_work.items()}
     return energy, busy
 
 

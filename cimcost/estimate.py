@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,6 +76,9 @@ class Costs:
     traffic_by_phase: dict[str, Any]
     hardware: Hardware
     plan: Plan
+    # per phase kind and component, summed over instances (overlap ignored for latency)
+    phase_energy: dict[str, dict[str, Any]] = field(default_factory=dict)
+    phase_work: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def totals(self) -> dict[str, Any]:
@@ -138,9 +141,16 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
 
     # work: the time each phase kind takes summed over its instances, as if nothing overlapped
     work: dict[str, Any] = {}
+    phase_energy: dict[str, dict[str, Any]] = {}
+    phase_work: dict[str, dict[str, Any]] = {}
     for key, node in plan.nodes.items():
         mult = steps * (batch if node.decl.per == "sample" else 1.0)
-        work[node.decl.name] = work.get(node.decl.name, 0.0) + mult * sum(durations[key].values())
+        name = node.decl.name
+        work[name] = work.get(name, 0.0) + mult * sum(durations[key].values())
+        for book, values in ((phase_energy, costs[key].energy), (phase_work, durations[key])):
+            entry = book.setdefault(name, {})
+            for comp, v in values.items():
+                entry[comp] = entry.get(comp, 0.0) + mult * v
     energy: dict[str, Any] = dict.fromkeys(ENERGY_KEYS, 0.0)
     energy_phase: dict[str, Any] = {}
     traffic: dict[str, Any] = dict.fromkeys(TRAFFIC_KEYS, 0.0)
@@ -159,7 +169,7 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     energy_phase["leakage"] = energy["leakage"]
     lat_breakdown = {k: lat_comp.get(k, 0.0) for k in ENERGY_KEYS[:-1]}
     return Costs(dict(hw.area), energy, energy_phase, latency_total, lat_breakdown, lat_phase,
-                 work, traffic, traffic_phase, hw, plan)
+                 work, traffic, traffic_phase, hw, plan, phase_energy, phase_work)
 
 
 def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[str, Any]:
