@@ -229,48 +229,52 @@ class Schedule:
 def longest_path(graph: nx.DiGraph, nodes: dict[str, PhaseNode],
                  durations: dict[str, dict[str, Num]]) -> Schedule:
     """Critical path through ``graph``; ``durations[node][component]`` are arrays.  The returned
-    breakdowns are those of the critical path, so they sum exactly to the latency."""
+    breakdowns are those of the critical path, so they sum exactly to the latency.
+
+    Forward pass: each node's finish time and which predecessor set it (per design point).
+    Backward pass, in reverse topological order: every point walks its own critical path once
+    and collects that path's component and phase times."""
     import networkx as nx
 
-    finish: dict[str, Num] = {}
-    comp_path: dict[str, dict[str, Num]] = {}
-    phase_path: dict[str, dict[str, Num]] = {}
-    for key in nx.topological_sort(graph):
-        best: Num = 0.0
-        best_comp: dict[str, Num] = {}
-        best_phase: dict[str, Num] = {}
-        for pred in graph.predecessors(key):
-            better = finish[pred] > best
-            best = np.where(better, finish[pred], best)
-            names = set(best_comp) | set(comp_path[pred])
-            best_comp = {c: np.where(better, comp_path[pred].get(c, 0.0), best_comp.get(c, 0.0))
-                         for c in names}
-            pnames = set(best_phase) | set(phase_path[pred])
-            best_phase = {c: np.where(better, phase_path[pred].get(c, 0.0),
-                                      best_phase.get(c, 0.0)) for c in pnames}
-        own = durations[key]
-        own_total = sum(own.values()) if own else 0.0
-        finish[key] = best + own_total
-        comp = dict(best_comp)
-        for c, v in own.items():
-            comp[c] = comp.get(c, 0.0) + v
-        comp_path[key] = comp
-        phase = dict(best_phase)
-        pname = nodes[key].decl.name
-        phase[pname] = phase.get(pname, 0.0) + own_total
-        phase_path[key] = phase
-    if not finish:
+    order = list(nx.topological_sort(graph))
+    if not order:
         return Schedule(0.0, {}, {})
-    latency: Num = 0.0
-    out_comp: dict[str, Num] = {}
-    out_phase: dict[str, Num] = {}
-    for key, f in finish.items():
-        better = f > latency
-        latency = np.where(better, f, latency)
-        names = set(out_comp) | set(comp_path[key])
-        out_comp = {c: np.where(better, comp_path[key].get(c, 0.0), out_comp.get(c, 0.0))
-                    for c in names}
-        pnames = set(out_phase) | set(phase_path[key])
-        out_phase = {c: np.where(better, phase_path[key].get(c, 0.0), out_phase.get(c, 0.0))
-                     for c in pnames}
-    return Schedule(latency, out_comp, out_phase)
+    shape = np.broadcast_shapes(*(np.shape(v) for k in order for v in durations[k].values()))
+    position = {k: i for i, k in enumerate(order)}
+    totals = {k: np.broadcast_to(sum(durations[k].values(), np.zeros(shape)), shape)
+              for k in order}
+    finish: dict[str, np.ndarray] = {}
+    came_from: dict[str, np.ndarray] = {}
+    for key in order:
+        preds = list(graph.predecessors(key))
+        if not preds:
+            finish[key] = totals[key]
+            came_from[key] = np.full(shape, -1)
+            continue
+        if len(preds) == 1:
+            best, choice = finish[preds[0]], np.full(shape, position[preds[0]])
+        else:
+            stacked = np.stack([finish[pr] for pr in preds])
+            pick = np.argmax(stacked, axis=0)
+            best = np.take_along_axis(stacked, pick[None], axis=0)[0]
+            choice = np.asarray([position[pr] for pr in preds])[pick]
+        finish[key] = best + totals[key]
+        came_from[key] = choice
+    ends = np.stack([finish[k] for k in order])
+    current = np.argmax(ends, axis=0)
+    latency = np.take_along_axis(ends, current[None], axis=0)[0]
+    comps = sorted({c for k in order for c in durations[k]})
+    phases = sorted({nodes[k].decl.name for k in order})
+    by_comp = {c: np.zeros(shape) for c in comps}
+    by_phase = {ph: np.zeros(shape) for ph in phases}
+    for key in reversed(order):
+        here = current == position[key]
+        if not np.any(here):
+            continue
+        for c, v in durations[key].items():
+            by_comp[c] += np.where(here, v, 0.0)
+        by_phase[nodes[key].decl.name] += np.where(here, totals[key], 0.0)
+        current = np.where(here, came_from[key], current)
+    unwrap = (lambda a: float(a)) if not shape else (lambda a: a)
+    return Schedule(unwrap(latency), {c: unwrap(v) for c, v in by_comp.items()},
+                    {ph: unwrap(v) for ph, v in by_phase.items()})
