@@ -149,7 +149,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                        b_act, v_read, pitch)
     transposed = None
     if rule.readout == "transposable":
-        transposed = _readout(tech, p, opts, cols, rows, p["transposed_adc.bits"],
+        transposed = _readout(tech, p, opts, cols, rows, p.get("transposed_adc.bits", p["adc.bits"]),
                               p["transposed_adc.rows_per_adc"], b_err, v_read, pitch)
 
     t_r, t_c = tile_shape(p)

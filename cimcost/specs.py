@@ -153,7 +153,8 @@ class ADCSpec(Strict):
 
 
 class TransposedADCSpec(Strict):
-    bits: int = Field(gt=0, le=16)
+    # None: the same resolution as the forward ADC (adc.bits)
+    bits: int | None = Field(default=None, gt=0, le=16)
     rows_per_adc: int = Field(gt=0, le=4096)
 
 
