@@ -219,7 +219,9 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
                                     "summed over its instances, overlap ignored"),
         "traffic": _with_total(_book(c.traffic, TRAFFIC_KEYS),
                                by_phase={k: _num(v) for k, v in c.traffic_by_phase.items()}),
-        "config": {**cfg.files, "technology": cfg.tech.name, "memory": cfg.memory.name},
+        "config": {"floorplan": cfg.files["floorplan"], "tech_file": cfg.files["tech"],
+                   "memory_file": cfg.files["memory"], "circuits_file": cfg.files["circuits"],
+                   "technology": cfg.tech.name, "memory": cfg.memory.name},
     }
     data["latency"]["total"] = _num(c.latency)
     data["warnings"] = [rule.conv_note] if rule.conv_note and network.has_conv else []
