@@ -101,6 +101,31 @@ def _serial(plan: Plan, durations: dict[str, dict[str, Any]]) -> tuple[Schedule,
     return out[0], out[1]
 
 
+def _phase_costs(plan: Plan, hw: Hardware, network: Network) -> dict[str, PhaseCost]:
+    """Price every phase instance once per distinct signature: layers of the same shape (with
+    the same operations in front, on equally sized WGUs) cost the same, so a deep uniform
+    network prices its hidden layers once."""
+    cache: dict[tuple[Any, ...], PhaseCost] = {}
+    out: dict[str, PhaseCost] = {}
+    for key, node in plan.nodes.items():
+        if node.layer is None:
+            out[key] = phase_cost(node, hw, network)
+            continue
+        ly = network.layers[node.layer]
+        arrays = hw.wgu_arrays[node.unit] if node.unit is not None else None
+        signature = (
+            node.decl.name, ly.in_features, ly.out_features, ly.positions, ly.in_elements,
+            ly.out_elements,
+            tuple((op.kind, op.in_elements, op.out_elements) for op in network.ops_for(node.layer)),
+            id(hw.feedback.get(node.layer)),
+            arrays if arrays is None or np.ndim(arrays) == 0 else id(arrays),
+        )
+        if signature not in cache:
+            cache[signature] = phase_cost(node, hw, network)
+        out[key] = cache[signature]
+    return out
+
+
 def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) -> Costs:
     """The cost model proper.  ``p`` maps dotted parameter names to floats or to numpy arrays
     of one shape (one element per design point); every result broadcasts to that shape."""
@@ -111,8 +136,7 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
                       shared_buffer=not opts.buffer_per_wgu, assignment=opts.wgu_assignment,
                       update_every=opts.update_every)
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
-    costs: dict[str, PhaseCost] = {key: phase_cost(node, hw, network)
-                                   for key, node in plan.nodes.items()}
+    costs = _phase_costs(plan, hw, network)
     batch = p["training.batch_size"]
     steps = p["training.steps"]
     durations = {k: costs[k].latency for k in plan.nodes}
@@ -139,32 +163,31 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
         for c, v in sched.by_phase.items():
             lat_phase[c] = lat_phase.get(c, 0.0) + steps * mult * v
 
-    # work: the time each phase kind takes summed over its instances, as if nothing overlapped
-    work: dict[str, Any] = {}
-    phase_energy: dict[str, dict[str, Any]] = {}
-    phase_work: dict[str, dict[str, Any]] = {}
+    # per phase kind and component, summed over its instances; instances that share a cost
+    # (same-shaped layers) are counted, not added one by one
+    groups: dict[tuple[int, str], list[Any]] = {}
     for key, node in plan.nodes.items():
         mult = steps * (batch if node.decl.per == "sample" else 1.0)
-        name = node.decl.name
-        work[name] = work.get(name, 0.0) + mult * sum(durations[key].values())
-        for book, values in ((phase_energy, costs[key].energy), (phase_work, durations[key])):
+        entry = groups.setdefault((id(costs[key]), node.decl.name), [costs[key], 0.0])
+        entry[1] = entry[1] + mult
+    phase_energy: dict[str, dict[str, Any]] = {}
+    phase_work: dict[str, dict[str, Any]] = {}
+    phase_traffic: dict[str, dict[str, Any]] = {}
+    for (_, name), (pc, mult) in groups.items():
+        for book, values in ((phase_energy, pc.energy), (phase_work, pc.latency),
+                             (phase_traffic, pc.traffic)):
             entry = book.setdefault(name, {})
             for comp, v in values.items():
                 entry[comp] = entry.get(comp, 0.0) + mult * v
+    work = {name: sum(book.values(), 0.0) for name, book in phase_work.items()}
     energy: dict[str, Any] = dict.fromkeys(ENERGY_KEYS, 0.0)
-    energy_phase: dict[str, Any] = {}
     traffic: dict[str, Any] = dict.fromkeys(TRAFFIC_KEYS, 0.0)
-    traffic_phase: dict[str, Any] = {}
-    for key, node in plan.nodes.items():
-        mult = steps * (batch if node.decl.per == "sample" else 1.0)
-        pc = costs[key]
-        name = node.decl.name
-        for c, v in pc.energy.items():
-            energy[c] = energy[c] + mult * v
-            energy_phase[name] = energy_phase.get(name, 0.0) + mult * v
-        for c, v in pc.traffic.items():
-            traffic[c] = traffic[c] + mult * v
-            traffic_phase[name] = traffic_phase.get(name, 0.0) + mult * v
+    for totals, books in ((energy, phase_energy), (traffic, phase_traffic)):
+        for book in books.values():
+            for comp, v in book.items():
+                totals[comp] = totals[comp] + v
+    energy_phase = {name: sum(book.values(), 0.0) for name, book in phase_energy.items()}
+    traffic_phase = {name: sum(book.values(), 0.0) for name, book in phase_traffic.items()}
     energy["leakage"] = sum(hw.leakage.values()) * latency_total
     energy_phase["leakage"] = energy["leakage"]
     lat_breakdown = {k: lat_comp.get(k, 0.0) for k in ENERGY_KEYS[:-1]}

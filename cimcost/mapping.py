@@ -64,8 +64,17 @@ def map_matrix(name: str, rows: Num, outputs: Num, p: dict[str, Num], tiled: boo
 
 
 def map_network(network: Network, p: dict[str, Num]) -> list[MatrixMap]:
-    return [map_matrix(ly.name, float(ly.in_features), float(ly.out_features), p)
-            for ly in network.layers]
+    """Every weighted layer mapped; layers of one shape share one mapping (renamed)."""
+    from dataclasses import replace
+
+    done: dict[tuple[int, int], MatrixMap] = {}
+    out = []
+    for ly in network.layers:
+        shape = (ly.in_features, ly.out_features)
+        if shape not in done:
+            done[shape] = map_matrix(ly.name, float(ly.in_features), float(ly.out_features), p)
+        out.append(replace(done[shape], name=ly.name))
+    return out
 
 
 def chip_utilization(maps: list[MatrixMap], p: dict[str, Num]) -> Num:

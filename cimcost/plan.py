@@ -241,8 +241,12 @@ def longest_path(graph: nx.DiGraph, nodes: dict[str, PhaseNode],
         return Schedule(0.0, {}, {})
     shape = np.broadcast_shapes(*(np.shape(v) for k in order for v in durations[k].values()))
     position = {k: i for i, k in enumerate(order)}
-    totals = {k: np.broadcast_to(sum(durations[k].values(), np.zeros(shape)), shape)
-              for k in order}
+    summed: dict[int, np.ndarray] = {}  # instances sharing one duration book share its sum
+    for k in order:
+        if id(durations[k]) not in summed:
+            summed[id(durations[k])] = np.broadcast_to(sum(durations[k].values(), np.zeros(shape)),
+                                                       shape)
+    totals = {k: summed[id(durations[k])] for k in order}
     finish: dict[str, np.ndarray] = {}
     came_from: dict[str, np.ndarray] = {}
     for key in order:
@@ -269,12 +273,13 @@ def longest_path(graph: nx.DiGraph, nodes: dict[str, PhaseNode],
     by_phase = {ph: np.zeros(shape) for ph in phases}
     for key in reversed(order):
         here = current == position[key]
-        if not np.any(here):
+        if not here.any():
             continue
+        everywhere = bool(here.all())
         for c, v in durations[key].items():
-            by_comp[c] += np.where(here, v, 0.0)
-        by_phase[nodes[key].decl.name] += np.where(here, totals[key], 0.0)
-        current = np.where(here, came_from[key], current)
+            by_comp[c] += v if everywhere else np.where(here, v, 0.0)
+        by_phase[nodes[key].decl.name] += totals[key] if everywhere else np.where(here, totals[key], 0.0)
+        current = came_from[key] if everywhere else np.where(here, came_from[key], current)
     unwrap = (lambda a: float(a)) if not shape else (lambda a: a)
     return Schedule(unwrap(latency), {c: unwrap(v) for c, v in by_comp.items()},
                     {ph: unwrap(v) for ph, v in by_phase.items()})
