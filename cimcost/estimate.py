@@ -168,8 +168,8 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     groups: dict[tuple[int, str], list[Any]] = {}
     for key, node in plan.nodes.items():
         mult = steps * (batch if node.decl.per == "sample" else 1.0)
-        entry = groups.setdefault((id(costs[key]), node.decl.name), [costs[key], 0.0])
-        entry[1] = entry[1] + mult
+        group = groups.setdefault((id(costs[key]), node.decl.name), [costs[key], 0.0])
+        group[1] = group[1] + mult
     phase_energy: dict[str, dict[str, Any]] = {}
     phase_work: dict[str, dict[str, Any]] = {}
     phase_traffic: dict[str, dict[str, Any]] = {}
