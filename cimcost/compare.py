@@ -58,24 +58,11 @@ def rows(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _parse_rules(text: str) -> list[str]:
-    from .errors import InputError
-    from .rules import get_rule
-
-    names = [r.strip() for r in text.split(",") if r.strip()]
-    if not names:
-        raise InputError("no rules given", field="--rules", expected="e.g. bp,dfa")
-    for name in names:
-        get_rule(name)  # unknown names fail here, before any work
-    if len(set(names)) != len(names):
-        raise InputError("a rule is listed twice", field="--rules")
-    return names
-
-
 def run(args: argparse.Namespace) -> int:
     from .cli import network_from_args
+    from .rules import parse_rule_list
 
-    rules = _parse_rules(args.rules)
+    rules = parse_rule_list(args.rules)
     results = compare(network_from_args(args), rules, floorplan=args.floorplan, tech=args.tech,
                       memory=args.memory, circuits=args.circuits, set=args.set)
     if args.json:

@@ -106,16 +106,9 @@ def parse_param(text: str) -> tuple[str, list[Any]]:
 
 
 def parse_rules(text: str) -> list[str]:
-    from .rules import get_rule
+    from .rules import parse_rule_list
 
-    names = [r.strip() for r in text.split(",") if r.strip()]
-    if not names:
-        raise InputError("no rules given", field="--rules", expected="e.g. bp,dfa")
-    for name in names:
-        get_rule(name)  # unknown names fail here, before any work
-    if len(set(names)) != len(names):
-        raise InputError("a rule is listed twice", field="--rules", expected="e.g. bp,dfa")
-    return names
+    return parse_rule_list(text)
 
 
 # --------------------------------------------------------------------------- the sweep

@@ -136,6 +136,18 @@ def rule_names() -> list[str]:
     return sorted({r.name for r in builtin_rules().values()})
 
 
+def parse_rule_list(text: str, field: str = "--rules") -> list[str]:
+    """``"bp, dfa"`` -> ``["bp", "dfa"]``; every name checked before any work is done."""
+    names = [r.strip() for r in text.split(",") if r.strip()]
+    if not names:
+        raise InputError("no rules given", field=field, expected="e.g. bp,dfa")
+    for name in names:
+        get_rule(name)
+    if len(set(names)) != len(names):
+        raise InputError("a rule is listed twice", field=field, expected="e.g. bp,dfa")
+    return names
+
+
 def get_rule(name_or_path: str | RuleDecl) -> RuleDecl:
     """A bundled rule by name, or a rule declared in a YAML file of the user's."""
     if isinstance(name_or_path, RuleDecl):
