@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/validate_neurosim.py [--reference DIR] [--floorplan FILE] [--markdown]
+                                           [--summary] [--set PATH=VALUE ...]
 
 For every ``*.json`` case with ``status: ok`` in the reference directory (default
 ``../shared/reference/neurosim-v2.1`` relative to the repository root) the MLP and the
@@ -177,10 +178,12 @@ def _phase_books(sizes: list[int], floorplan: str, overrides: dict[str, Any]
     return energy, busy
 
 
-def run_model(case: Case, floorplan: str) -> Model:
+def run_model(case: Case, floorplan: str, extra: dict[str, Any] | None = None) -> Model:
+    """``extra`` overrides (``--set``) are applied on top of the case's own parameters."""
     t0 = time.perf_counter()
+    overrides = {**case.overrides, **(extra or {})}
     est = cimcost.estimate(cimcost.mlp(case.sizes), rule="bp", floorplan=floorplan,
-                           set=dict(case.overrides))
+                           set=dict(overrides))
     d = est.to_dict()
     samples = float(d["scope"]["samples"])
     area = {k: float(v) for k, v in d["area"]["breakdown"].items()}
@@ -192,7 +195,7 @@ def run_model(case: Case, floorplan: str) -> Model:
     phase_comp: Books | None = None
     lat_comp: Books | None = None
     try:
-        books, busy = _phase_books(case.sizes, floorplan, case.overrides)
+        books, busy = _phase_books(case.sizes, floorplan, overrides)
     except Exception as exc:  # noqa: BLE001 - internals may move; degrade to the public JSON
         warnings.warn(f"per-phase detail unavailable ({type(exc).__name__}: {exc}); "
                       "serial phase latencies and the read/update split are skipped",
@@ -376,6 +379,30 @@ def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else float("nan")
 
 
+def _short(name: str) -> str:
+    return name.replace("depth-", "").replace("-w1024", "").replace("adc-N5-", "N5-")
+
+
+def component_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str]:
+    """Ratio of every area / energy line and of every latency phase, one column per case."""
+    names = [_short(c.name) for c, _ in results]
+    per_case = [(area_rows(c, m), energy_rows(c, m), latency_rows(c, m)) for c, m in results]
+    out = [heading("Components: ratio cimcost / NeuroSim, every case", 2, markdown), ""]
+    for title, idx, skip in (("area", 0, 1), ("energy per image", 1, 1),
+                             ("latency per image", 2, 2)):
+        labels = [r.label for r in per_case[0][idx][skip:] if r.ref is not None]
+        body = []
+        for label in labels:
+            vals = []
+            for rows in per_case:
+                row = next(r for r in rows[idx] if r.label == label)
+                vals.append(f"{fmt_ratio(row.ratio)} {flag(row.ratio)}".strip())
+            body.append([label] + vals)
+        out.append(table([title] + names, body, markdown))
+        out.append("")
+    return out
+
+
 def trend_section(results: list[tuple[Case, Model]], markdown: bool) -> list[str]:
     depth = [(c, m) for c, m in results
              if c.name.startswith("depth") and c.overrides["adc.bits"] == 6]
@@ -441,8 +468,15 @@ def main(argv: list[str] | None = None) -> int:
                          "(default floorplans/default.yaml)")
     ap.add_argument("--markdown", action="store_true", help="print GitHub markdown tables")
     ap.add_argument("--summary", action="store_true",
-                    help="only the aggregate table and the depth trend")
+                    help="only the aggregate table, the component matrix and the depth trend")
+    ap.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                    help="override a floorplan/techfile field for every case, on top of the "
+                         "case's own parameters (repeatable), e.g. "
+                         "accounting.wgu_speedup_by_arrays=false")
     args = ap.parse_args(argv)
+    from cimcost.config import parse_set
+
+    extra = dict(parse_set(item) for item in args.set)
 
     ref: Path = args.reference
     if not ref.is_dir():
@@ -455,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     md = args.markdown
 
     t0 = time.perf_counter()
-    results = [(c, run_model(c, floorplan)) for c in cases]
+    results = [(c, run_model(c, floorplan, extra)) for c in cases]
     elapsed = time.perf_counter() - t0
 
     out: list[str] = []
@@ -466,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     out.append(heading("cimcost vs DNN+NeuroSim V2.1 (per image)", 1, md))
     out.append("")
     out.append(f"cimcost {getattr(cimcost, '__version__', '?')}, floorplan `{fp_name}`, "
-               f"rule `bp`; reference `{ref}` ({len(cases)} cases"
+               f"rule `bp`"
+               + "".join(f", `--set {item}`" for item in args.set)
+               + f"; reference `{ref}` ({len(cases)} cases"
                + (f", skipped not-ok: {', '.join(skipped)}" if skipped else "") + "). "
                f"Flags: `!` ratio outside {TIGHT[0]}-{TIGHT[1]}, `!!` outside "
                f"{LOOSE[0]}-{LOOSE[1]}.")
@@ -492,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     out.append(table(["case", "area", "energy", "latency (schedule)", "latency (serial)",
                       "FW lat", "AG lat", "WG lat", "WU lat"], body, md))
     out.append("")
+    out.extend(component_section(results, md))
     out.extend(trend_section(results, md))
 
     if not args.summary:

@@ -31,4 +31,12 @@ class InputError(Exception):
         text = f"{head}: {self.message}" if head else self.message
         if self.expected:
             text += f" (expected {self.expected})"
+        return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """Escape line breaks and other control characters (they can come from a user's field names
+    and values): an error is always exactly one line."""
+    if text.isprintable():
         return text
+    return "".join(ch if ch.isprintable() or ch == " " else repr(ch)[1:-1] for ch in text)

@@ -256,7 +256,9 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
 
 
 def evaluate(network: Network, rule: RuleDecl, cfg: Config) -> Estimate:
-    c = compute(network, rule, cfg.params(), cfg.options())
+    # parameters far outside the models' range overflow; to_report refuses non-finite totals
+    with np.errstate(all="ignore"):
+        c = compute(network, rule, cfg.params(), cfg.options())
     return Estimate(to_report(network, rule, cfg, c))
 
 

@@ -244,7 +244,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     wgu_cell_write = tech.wire_c * np.sqrt(wgu_cell_f2) * tech.F * p["training.wgu.rows"] * tech.vdd**2
 
     feedback_table = None
-    if isinstance(rule.feedback, FeedbackDecl) and rule.feedback.store == "sram":
+    if isinstance(rule.feedback, FeedbackDecl) and rule.feedback.store == "sram" and feedback:
         feedback_table = storage.sram_buffer(tech, feedback_bits, clock)
         feedback = {}
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,

@@ -9,6 +9,7 @@ to the forward step of the weighted layer that consumes its output.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 MAX_LAYERS = 100_000
+MAX_FEATURES = 1 << 24
 Shape = tuple[int, ...]
 
 
@@ -126,6 +128,9 @@ def mlp(sizes: Sequence[int], name: str | None = None, activation: str = "relu")
         if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
             raise InputError(f"size {s!r} at position {i} is not a positive whole number",
                              field="mlp", expected="positive whole numbers")
+        if s > MAX_FEATURES:  # the network file's limit (specs.LayerSpec.in/out_features)
+            raise InputError(f"size {s} at position {i} is too large", field="mlp",
+                             expected=f"at most {MAX_FEATURES}")
     if len(sizes) - 1 > MAX_LAYERS:
         raise InputError(f"{len(sizes) - 1} layers is more than the limit of {MAX_LAYERS}",
                          field="mlp")
@@ -154,6 +159,11 @@ def _window(size: int, k: int, s: int, pad: int) -> int:
 
 
 def network_from_document(doc: LocatedDocument) -> Network:
+    raw_layers = doc.data.get("layers") if isinstance(doc.data, dict) else None
+    if isinstance(raw_layers, list) and len(raw_layers) > MAX_LAYERS:  # before validating them all
+        raise InputError(f"{len(raw_layers)} layers is more than the limit of {MAX_LAYERS}",
+                         file=doc.file, line=doc.line_of(("layers",)), field="layers",
+                         expected=f"at most {MAX_LAYERS} layers")
     spec: NetworkSpec = validate_document(NetworkSpec, doc)
     in_shape: Shape = tuple(spec.input_shape) if spec.input_shape else (spec.input_features or 0,)
     shapes: dict[str, Shape] = {"input": in_shape}
@@ -245,8 +255,12 @@ def network_from_document(doc: LocatedDocument) -> Network:
     def weighted_sources(name: str) -> set[str]:
         out_set: set[str] = set()
         stack = list(inputs_of.get(name, ()))
+        visited: set[str] = set()  # without it, chained multi-input adds are exponential
         while stack:
             src = stack.pop()
+            if src in visited:
+                continue
+            visited.add(src)
             if src in index:
                 out_set.add(src)
             elif src != "input":
@@ -259,11 +273,16 @@ def network_from_document(doc: LocatedDocument) -> Network:
             if src != "input":
                 consumers[src].append(n)
 
+    charged_memo: dict[str, int] = {}
+
     def charged(name: str) -> int:
-        stack = [name]
+        only = consumers[name]
+        if len(only) == 1 and only[0] in charged_memo:  # a chain of ops: same answer, O(1)
+            return charged_memo[only[0]]
+        stack = deque([name])
         seen = set()
         while stack:
-            n = stack.pop(0)
+            n = stack.popleft()
             for c in consumers[n]:
                 if c in index:
                     return index[c]
@@ -272,8 +291,11 @@ def network_from_document(doc: LocatedDocument) -> Network:
                     stack.append(c)
         return max(index[s] for s in weighted_sources(name)) if weighted_sources(name) else 0
 
+    for n in reversed(order):  # consumers first, so chains of ops are answered from the memo
+        if n not in index:
+            charged_memo[n] = charged(n)
     ops = [Op(n, kinds[n], inputs_of[n], sum(math.prod(shapes[s]) for s in inputs_of[n]),
-              math.prod(shapes[n]), charged(n)) for n in order if n not in index]
+              math.prod(shapes[n]), charged_memo[n]) for n in order if n not in index]
     preds = [sorted(index[s] for s in weighted_sources(ly.name)) for ly in layers]
     succs: list[list[int]] = [[] for _ in layers]
     for i, ps in enumerate(preds):

@@ -37,12 +37,19 @@ from .config import Config, Options, load_config
 from .errors import InputError
 from .network import Network, load_network, mlp
 from .rules import RuleDecl, get_rule, rule_names
+from .training.hardware import FLOORPLAN_FIELDS, MEMORY_FIELDS, MEMORY_KNOBS
 from .yamlio import LocatedDocument, load_yaml
 
 FILE_DIMS = ("floorplan", "tech", "memory", "circuits")
 CONSTANT_SECTIONS = ("tech", "memory", "circuits")
 TOP_KEYS = ("kind", "name", "description", "network", "mlp", "rules", "rule", "floorplan", "tech",
-            "memory", "circuits", "parameters", "sample", "constraints", "chunk_size", "shares")
+            "memory", "circuits", "parameters", "sample", "constraints", "chunk_size", "shares",
+            "accuracy")
+ACCURACY_KEYS = ("dataset", "data", "epochs", "seed", "batch_size", "limit", "max_trainings")
+DEFAULT_TRAIN_BATCH = 32  # as `cimcost train`
+DEFAULT_MAX_TRAININGS = 10_000
+# (input features, classes) of the built-in classification data sets (no need to load them)
+DATA_SHAPES = {"digits": (64, 10), "synthetic-classification": (256, 10)}
 DEFAULT_CHUNK = 65536
 MAX_VALUES = 1_000_000  # values one dimension may list or generate
 MAX_CHECKED = 2000  # values of one dimension validated one by one against the spec models
@@ -120,6 +127,22 @@ class Constraint:
         return result
 
 
+@dataclass(frozen=True)
+class AccuracySpec:
+    """The ``accuracy`` section: train every distinct training configuration once and write
+    its final test accuracy as the ``accuracy`` column."""
+
+    dataset: str  # a name of cimcost.training.data.DATASETS or a path to MNIST-format files
+    data: str | None  # mnist / fashion-mnist: where the files are
+    epochs: int
+    seed: int
+    batch_size: int | None  # None: the point's training.batch_size if the space sets it, else 32
+    limit: int | None  # only the first N training samples
+    max_trainings: int
+    dims: tuple[str, ...]  # the space's dimensions training depends on
+    stamp: str = ""  # size and modification time of data files (part of the space hash)
+
+
 @dataclass
 class Space:
     """A checked design space, ready to enumerate.  Picklable."""
@@ -142,6 +165,11 @@ class Space:
     shares: list[tuple[str, str]]
     hash: str = ""
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    accuracy: AccuracySpec | None = None
+    # filled by the sweep before chunks are evaluated: training combination (see
+    # :meth:`accuracy_dims`) -> final accuracy under each rule
+    accuracy_table: dict[tuple[Any, ...], np.ndarray] | None = field(default=None, repr=False,
+                                                                     compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -173,8 +201,16 @@ class Space:
         cols = [("rule", "str")]
         cols += [(d.name, d.dtype) for d in self.dims]
         cols += [(t, "float") for t in TOTALS]
+        if self.accuracy is not None:
+            cols.append(("accuracy", "float"))
         cols += [(f"{book}.{key}_share", "float") for book, key in self.shares]
         return cols
+
+    def accuracy_dims(self) -> list[int]:
+        """Indices of the dimensions training depends on (empty without an accuracy section)."""
+        if self.accuracy is None:
+            return []
+        return [i for i, d in enumerate(self.dims) if d.name in self.accuracy.dims]
 
     def strides(self) -> list[int]:
         """Mixed-radix strides of the grid: the first dimension varies slowest."""
@@ -225,6 +261,33 @@ class Space:
             self._cache[key] = (built.params(), built.options())
         params, opts = self._cache[key]
         return params, opts
+
+    def training_config(self, values: dict[str, Any]) -> Config:
+        """The full configuration of a combination of training dimensions (floorplan and
+        memory files, floorplan fields, memory constants; other dimensions are ignored).
+        Memory knobs a memory file does not define (``c2c_sigma`` ...) are added to it."""
+        cfg = self.floorplan_for[str(values["floorplan"])] if "floorplan" in values else self.base
+        memory = (self.file_models["memory"][str(values["memory"])] if "memory" in values
+                  else cfg.memory)
+        mem_over = {k.removeprefix("memory."): v for k, v in values.items()
+                    if k.startswith("memory.")}
+        fp_over = {k: v for k, v in values.items() if k not in FILE_DIMS
+                   and k.split(".")[0] not in CONSTANT_SECTIONS}
+        if mem_over:
+            data = memory.model_dump(exclude_none=True)
+            for k, v in mem_over.items():
+                if isinstance(data.get(k), dict):
+                    data[k]["value"] = float(v)
+                else:
+                    data[k] = {"value": float(v), "unit": "1", "source": "sweep space parameter"}
+            memory = type(memory).model_validate(data)
+        fp = cfg.floorplan
+        if fp_over:
+            fdata = fp.model_dump()
+            for path, v in fp_over.items():
+                _set_path(fdata, path.split("."), _as_field(v))
+            fp = type(fp).model_validate(fdata)
+        return Config(cfg.tech, memory, cfg.circuits, fp, dict(cfg.files))
 
     def dim(self, name: str) -> Dim:
         for d in self.dims:
@@ -576,6 +639,19 @@ def _build(doc: LocatedDocument, chunk_override: int | None) -> Space:
         keys = pname.split(".")
         section = keys[0] if keys[0] in CONSTANT_SECTIONS else "floorplan"
         sub = keys[1:] if section != "floorplan" else keys
+        # with an accuracy section, memory.c2c_sigma (...) may be varied although the memory
+        # file does not define it: a training-only knob, as `cimcost train --set` accepts it
+        knob = ("accuracy" in data and section == "memory" and len(sub) == 1
+                and sub[0] in MEMORY_KNOBS)
+        if knob:
+            vals, dist = rd.values(raw, path, allow_dist=sample is not None)
+            for v in (list(vals) if vals is not None else [dist[1], dist[2]] if dist else []):
+                if not _plain_number(v) or not math.isfinite(v) or (
+                        sub[0].endswith("sigma") and v < 0):
+                    raise rd.err(f"value {v!r} is not valid for '{pname}'", path,
+                                 "a number >= 0" if sub[0].endswith("sigma") else "a number")
+            dims_num.append(Dim(pname, "numeric", vals, dist, doc.line_of(path)))
+            continue
         if pname in ("technology", "memory", "circuits", "kind", "name") or not _has_path(
                 base_models[section].model_dump(exclude_none=True), sub):
             close = difflib.get_close_matches(pname, all_paths, n=3)
@@ -649,6 +725,8 @@ def _build(doc: LocatedDocument, chunk_override: int | None) -> Space:
                   sample=sample, seed=int(seed), constraints=[], chunk_size=chunk, shares=shares)
     if space.points == 0:
         raise rd.err("the space has no design points", ("parameters",))
+    if "accuracy" in data:
+        space.accuracy = _accuracy(rd, data["accuracy"], base_dir, space)
 
     # ---- constraints (they may name any output column)
     craw = data.get("constraints", [])
@@ -719,7 +797,8 @@ def parse_constraint(text: Any, columns: list[str], dtypes: dict[str, str], rd: 
                   "one of " + ", ".join(close or columns[:12]))
     if dtypes.get(col) == "str":
         raise err(f"constraint '{text}': column '{col}' holds names, not numbers")
-    quantity = col if col in TOTALS else "share" if col.endswith("_share") else None
+    quantity = (col if col in TOTALS else "share" if col.endswith("_share") or col == "accuracy"
+                else None)
     scale = 1.0
     if unit:
         table = UNITS.get(quantity or "", {})
@@ -768,6 +847,170 @@ def _hash(space: Space) -> str:
         "chunk_size": space.chunk_size,
         "shares": space.shares,
         "options": dataclasses.asdict(space.base.options()),
+        "accuracy": dataclasses.asdict(space.accuracy) if space.accuracy else None,
     }
     text = json.dumps(doc, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------- accuracy
+
+
+def training_dim(name: str, kind: str, batch_from_space: bool) -> bool:
+    """Whether a dimension changes what the training engine does: the network, the floorplan
+    and memory files, and the fields :mod:`cimcost.training.hardware` reads."""
+    if kind == "network" or name in ("floorplan", "memory"):
+        return True
+    if name.startswith("memory."):
+        return name.removeprefix("memory.") in MEMORY_FIELDS
+    return name in FLOORPLAN_FIELDS or (batch_from_space and name == "training.batch_size")
+
+
+def _file_stamp(path: Path) -> str:
+    files = sorted(path.iterdir()) if path.is_dir() else [path]
+    return ";".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files if f.is_file())
+
+
+def _accuracy(rd: _Reader, raw: Any, base_dir: Path, space: Space) -> AccuracySpec:
+    """Check the ``accuracy`` section against the data set, the networks and the rules."""
+    from .training.data import DATASETS, _default_location, load_dataset
+    from .training.engine import ALGORITHMS, HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, resolve_rule
+
+    sec = ("accuracy",)
+    example = "accuracy: {dataset: digits, epochs: 5, seed: 0}"
+    if not isinstance(raw, dict):
+        raise rd.err("accuracy must be a mapping", sec, example)
+    for key in raw:
+        if key not in ACCURACY_KEYS:
+            close = difflib.get_close_matches(str(key), ACCURACY_KEYS, n=1)
+            raise rd.err(f"unknown key '{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""),
+                         sec + (key,), "one of " + ", ".join(ACCURACY_KEYS))
+
+    def whole(key: str, default: int | None, low: int) -> int | None:
+        v = raw.get(key, default)
+        if v is None and default is None and key not in raw:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise rd.err(f"accuracy.{key} is {v!r}", sec + (key,), f"a whole number >= {low}")
+        return v
+
+    if "epochs" not in raw:
+        raise rd.err("accuracy.epochs is missing", sec, "e.g. epochs: 5")
+    epochs = whole("epochs", None, 1)
+    seed = whole("seed", 0, 0)
+    batch = whole("batch_size", None, 1)
+    limit = whole("limit", None, 1)
+    max_trainings = whole("max_trainings", DEFAULT_MAX_TRAININGS, 1)
+    assert epochs is not None and seed is not None and max_trainings is not None
+
+    # ---- the data set
+    expected = ("digits, synthetic-classification, mnist, fashion-mnist, or a path to MNIST-format "
+                "files (a folder of IDX files or an .npz)")
+    name = raw.get("dataset")
+    if name is None:
+        raise rd.err("accuracy.dataset is missing", sec, expected)
+    if not isinstance(name, str) or not name:
+        raise rd.err(f"accuracy.dataset is {name!r}", sec + ("dataset",), expected)
+    data_path: str | None = None
+    if "data" in raw:
+        d = raw["data"]
+        if not isinstance(d, str) or not d:
+            raise rd.err(f"accuracy.data is {d!r}", sec + ("data",), "a folder of IDX files or an .npz")
+        data_path = str(d if Path(d).exists() or not (base_dir / d).exists() else base_dir / d)
+        if not Path(data_path).exists():
+            raise rd.err(f"accuracy.data '{d}' does not exist", sec + ("data",),
+                         "a folder of IDX files or an .npz (never downloaded)")
+        if name not in ("mnist", "fashion-mnist"):
+            raise rd.err("accuracy.data goes with dataset mnist or fashion-mnist", sec + ("data",))
+    if name == "synthetic-regression":
+        raise rd.err("the synthetic-regression task has real-valued targets: no accuracy",
+                     sec + ("dataset",), "a classification data set: " + expected)
+    stamp = ""
+    if name in DATA_SHAPES:
+        features, classes = DATA_SHAPES[name]
+        if name == "digits":
+            import importlib.util
+
+            if importlib.util.find_spec("sklearn") is None:
+                raise rd.err("the digits data set is read from scikit-learn, which is not installed",
+                             sec + ("dataset",), "pip install 'cimcost[experiments]' (or "
+                             "scikit-learn), or dataset: synthetic-classification")
+    else:
+        if name in ("mnist", "fashion-mnist"):
+            located = Path(data_path) if data_path else _default_location(name)
+            if located is None:
+                raise rd.err(f"no {name} files found ($CIMCOST_DATA/{name}, /usr/share/datasets/"
+                             f"{name}); cimcost never downloads data", sec + ("data",),
+                             f"data: a folder of {name} IDX files or an .npz")
+            data_path = str(located)
+        elif name in DATASETS:  # pragma: no cover - every named set is handled above
+            raise rd.err(f"dataset '{name}' cannot give an accuracy", sec + ("dataset",), expected)
+        else:
+            target = Path(name) if Path(name).exists() else base_dir / name
+            if not target.exists():
+                close = difflib.get_close_matches(name, DATASETS, n=1)
+                raise rd.err(f"unknown dataset '{name}'" + (f" (did you mean '{close[0]}'?)"
+                                                            if close else ""),
+                             sec + ("dataset",), expected)
+            name = str(target)
+        try:
+            loaded = load_dataset(name, data_path, seed=seed)
+        except InputError as exc:
+            raise rd.err(exc.message, sec + ("dataset",), exc.expected) from None
+        features, classes = loaded.features, loaded.outputs
+        stamp = _file_stamp(Path(data_path or name))
+
+    # ---- networks: dense chains of the data set's shape
+    hint = ""
+    if name == "digits":
+        hint = ("; use examples/mlp-digits.yaml (64-256-256-10), or mlp: {input: 64, classes: 10, "
+                "...}")
+    elif name == "synthetic-classification":
+        hint = "; use mlp: {input: 256, classes: 10, depth: [...], width: [...]}"
+    depths: set[int] = set()
+    if space.mlp_spec is not None:
+        inp, cls = space.mlp_spec
+        if inp != features:
+            raise rd.err(f"mlp.input is {inp} but the {name} data set has {features} features{hint}",
+                         ("mlp", "input"), str(features))
+        if cls != classes:
+            raise rd.err(f"mlp.classes is {cls} but the {name} data set has {classes} classes",
+                         ("mlp", "classes"), str(classes))
+        depths = {int(v) for v in space.dim("mlp.depth").values or []}
+    else:
+        assert space.networks is not None
+        many = len(space.networks) > 1
+        for i, net in enumerate(space.networks):
+            where: tuple[Any, ...] = ("network", i) if many else ("network",)
+            if net.has_conv or net.ops or any(ly.kind != "dense" for ly in net.layers):
+                raise rd.err(f"network '{net.name}' is not a plain MLP; the training engine trains "
+                             "dense layers only", where, "an MLP network file")
+            if net.input_features != features:
+                raise rd.err(f"network '{net.name}' takes {net.input_features} inputs but the {name} "
+                             f"data set has {features} features{hint}", where, str(features))
+            if net.layers[-1].out_features != classes:
+                raise rd.err(f"network '{net.name}' has {net.layers[-1].out_features} outputs but "
+                             f"the {name} data set has {classes} classes", where, str(classes))
+            acts = [ly.activation for ly in net.layers]
+            if any(a not in HIDDEN_ACTIVATIONS for a in acts[:-1]) or acts[-1] not in OUTPUT_ACTIVATIONS:
+                raise rd.err(f"network '{net.name}' has activations {acts} the training engine does "
+                             "not train", where, "hidden: " + ", ".join(HIDDEN_ACTIVATIONS) +
+                             "; output: " + ", ".join(OUTPUT_ACTIVATIONS))
+            depths.add(net.depth)
+    rkey = "rules" if "rules" in rd.doc.data else "rule"
+    for i, rule in enumerate(space.rules):
+        for depth in sorted(depths):
+            try:
+                resolve_rule(rule, depth)
+            except InputError as exc:
+                raise rd.err(f"{exc.message}: the accuracy column needs a learning rule",
+                             (rkey, i) if isinstance(rd.doc.data.get(rkey), list) else (rkey,),
+                             "one of " + ", ".join(ALGORITHMS)) from None
+
+    names = {d.name for d in space.dims}
+    batch_from_space = batch is None and "training.batch_size" in names
+    dims = tuple(d.name for d in space.dims if training_dim(d.name, d.kind, batch_from_space))
+    return AccuracySpec(dataset=name, data=data_path, epochs=epochs, seed=seed, batch_size=batch,
+                        limit=limit, max_trainings=max_trainings, dims=dims, stamp=stamp)

@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import InputError
 from .yamlio import LocatedDocument, load_yaml
 
+MAX_CONSTANT = 1e30  # no physical constant in SI units comes near; larger ones overflow the models
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: an infinite bandwidth or clock would give a silently wrong (zero) time
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Constant(Strict):
@@ -31,6 +34,8 @@ class Constant(Strict):
     def _finite(cls, v: float) -> float:
         if not math.isfinite(v):
             raise ValueError("must be a finite number")
+        if abs(v) > MAX_CONSTANT:  # e.g. vdd=1e200: vdd**2 overflows inside the models
+            raise ValueError(f"must be at most {MAX_CONSTANT:g} in magnitude (SI units)")
         return v
 
 

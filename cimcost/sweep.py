@@ -11,13 +11,22 @@ Results stream to disk chunk by chunk: ``OUT.parts/chunk-000123.parquet`` (writt
 command skips every finished chunk; at the end the chunks are joined into ``OUT`` and the
 parts folder removed.  Engines: ``local`` (a process pool over the local cores) and ``dask``
 (chunks as tasks on a dask cluster, optional extra ``cimcost[dask]``).
+
+With an ``accuracy`` section, every distinct training configuration (rule, network and the
+dimensions :mod:`cimcost.training` reads) is trained once before the chunks run — in parallel,
+on the same engine — and cached in ``OUT.accuracy/<key>.json``; chunks look the accuracy up.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import functools
+import hashlib
+import itertools
 import json
+import math
 import os
 import shutil
 import sys
@@ -30,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError
-from .space import TOTALS, Space, load_space
+from .space import DEFAULT_TRAIN_BATCH, TOTALS, Space, load_space
 
 Columns = dict[str, np.ndarray]
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -143,6 +152,8 @@ def evaluate_chunk(space: Space, k: int) -> Columns:
         cols[d.name] = np.tile(_values(space, i, picks[i]), n_rules)
     for t in TOTALS:
         cols[t] = totals[t].reshape(-1)
+    if space.accuracy is not None:
+        cols["accuracy"] = _accuracy_rows(space, picks, m).reshape(-1)
     for book, comp in space.shares:
         cols[f"{book}.{comp}_share"] = shares[(book, comp)].reshape(-1)
     if space.constraints:
@@ -152,6 +163,27 @@ def evaluate_chunk(space: Space, k: int) -> Columns:
         if not keep.all():
             cols = {k: v[keep] for k, v in cols.items()}
     return cols
+
+
+def _combo(space: Space, dims: list[int], row: Any) -> tuple[Any, ...]:
+    """A training combination: per training dimension the value index (discrete) or value."""
+    return tuple(int(v) if space.dims[i].values is not None else float(v)
+                 for i, v in zip(dims, row, strict=True))
+
+
+def _accuracy_rows(space: Space, picks: list[np.ndarray], m: int) -> np.ndarray:
+    """(rules, m): the cached accuracy of every point's training combination."""
+    table = space.accuracy_table
+    if table is None:
+        raise RuntimeError("the accuracy table is missing: sweep() trains before evaluating chunks")
+    dims = space.accuracy_dims()
+    if not dims:
+        return np.repeat(table[()][:, None], m, axis=1)
+    mat = np.column_stack([np.asarray(picks[i], dtype=float) for i in dims])
+    uniq, inverse = np.unique(mat, axis=0, return_inverse=True)
+    vals = np.stack([table[_combo(space, dims, row)] for row in uniq], axis=1)
+    result: np.ndarray = vals[:, inverse.reshape(-1)]
+    return result
 
 
 def _concat(parts: list[Columns], space: Space) -> Columns:
@@ -315,6 +347,256 @@ def _assemble(out: Path, parts: Path, space: Space, fmt: str) -> int:
     return rows
 
 
+# ---------------------------------------------------------------------------- accuracy
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run: everything that decides its result (and nothing else)."""
+
+    sizes: tuple[int, ...]
+    activations: tuple[str, ...]
+    rule: str
+    trained: tuple[bool, ...]
+    hw: Any  # cimcost.training.Hardware
+    options: Any  # cimcost.training.Options
+    dataset: str
+    data: str | None
+    seed: int
+    limit: int | None
+    stamp: str
+
+    @functools.cached_property
+    def key(self) -> str:
+        doc = dataclasses.asdict(self)
+        doc["code"] = _training_code_hash()
+        text = json.dumps(doc, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def describe(self) -> dict[str, Any]:
+        return {"rule": self.rule, "sizes": list(self.sizes), "dataset": self.dataset,
+                "hardware": self.hw.to_dict(), "epochs": self.options.epochs,
+                "batch_size": self.options.batch_size, "seed": self.seed, "limit": self.limit,
+                "feedback": self.options.feedback}
+
+
+@functools.lru_cache(maxsize=1)
+def _training_code_hash() -> str:
+    """The training engine's source: cached accuracies of an older engine are not reused."""
+    root = Path(__file__).resolve().parent / "training"
+    h = hashlib.sha256()
+    for f in sorted(root.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class AccuracyStats:
+    combinations: int = 0  # distinct training combinations in the space (per rule)
+    trainings: int = 0  # distinct training runs they need
+    run: int = 0  # trained by this call
+    cached: int = 0  # found in OUT.accuracy/
+    seconds: float = 0.0
+
+
+def _training_combos(space: Space) -> list[tuple[Any, ...]]:
+    """Every distinct training combination that occurs in the space."""
+    spec = space.accuracy
+    assert spec is not None
+    dims = space.accuracy_dims()
+    limit = max(1, spec.max_trainings // len(space.rules))
+
+    def too_many(n: str) -> InputError:
+        names = ", ".join(["rule"] + [space.dims[i].name for i in dims])
+        return InputError(f"the accuracy column needs {n} trainings (distinct combinations of "
+                          f"{names}), more than accuracy.max_trainings = {spec.max_trainings}",
+                          file=space.file, field="accuracy.max_trainings",
+                          expected="fewer values of the training parameters, or a larger "
+                          "accuracy.max_trainings")
+
+    if space.sample is None:
+        n = math.prod(space.dims[i].size for i in dims)
+        if n > limit:
+            raise too_many(f"{n * len(space.rules):,}")
+        return [tuple(c) for c in itertools.product(*(range(space.dims[i].size) for i in dims))]
+    seen: dict[tuple[Any, ...], None] = {}
+    for k in range(space.chunks):
+        _, picks = _choices(space, k)
+        if not dims:
+            return [()]
+        mat = np.unique(np.column_stack([np.asarray(picks[i], dtype=float) for i in dims]), axis=0)
+        for row in mat:
+            seen[_combo(space, dims, row)] = None
+        if len(seen) > limit:
+            raise too_many(f"more than {limit * len(space.rules):,}")
+    return list(seen)
+
+
+def _training_jobs(space: Space, combos: list[tuple[Any, ...]]) -> list[list[TrainJob]]:
+    """Per combination, the training run of every rule."""
+    from .training.engine import Options, resolve_rule
+    from .training.hardware import Hardware
+
+    spec = space.accuracy
+    assert spec is not None
+    dims = space.accuracy_dims()
+    hw_cache: dict[Any, tuple[Any, str, int]] = {}
+    out = []
+    for combo in combos:
+        values: dict[str, Any] = {}
+        for i, c in zip(dims, combo, strict=True):
+            d = space.dims[i]
+            values[d.name] = d.values[c] if d.values is not None else c
+        net_choice = {k: v for k, v in values.items()
+                      if space.dim(k).kind == "network"}
+        cfg_values = {k: v for k, v in values.items() if k not in net_choice}
+        net = space.network_for(net_choice)
+        ckey = tuple(sorted((k, str(v)) for k, v in cfg_values.items()))
+        if ckey not in hw_cache:
+            cfg = space.training_config(cfg_values)
+            batch = spec.batch_size or int(cfg_values.get("training.batch_size", DEFAULT_TRAIN_BATCH))
+            hw_cache[ckey] = (Hardware.from_config(cfg), str(cfg.floorplan.training.feedback_matrix),
+                              batch)
+        hw, feedback, batch = hw_cache[ckey]
+        sizes = (net.input_features, *(ly.out_features for ly in net.layers))
+        jobs = []
+        for rule in space.rules:
+            name, trained = resolve_rule(rule, net.depth)
+            # fields a rule never reads do not make another training
+            rule_hw = hw if name == "bp" else dataclasses.replace(
+                hw, transposed_adc_bits=None, transposed_adc_rows=None)
+            opts = Options(epochs=spec.epochs, batch_size=batch, seed=spec.seed,
+                           feedback=feedback if name in ("dfa", "sdfa", "drtp") else "sliced")
+            jobs.append(TrainJob(sizes, tuple(ly.activation for ly in net.layers), name,
+                                 tuple(trained), rule_hw, opts, spec.dataset, spec.data, spec.seed,
+                                 spec.limit, spec.stamp))
+        out.append(jobs)
+    return out
+
+
+_DATA: dict[tuple[Any, ...], Any] = {}  # per process: the last data set loaded
+
+
+def _job_data(job: TrainJob) -> Any:
+    from .training.data import load_dataset
+
+    key = (job.dataset, job.data, job.seed, job.limit)
+    if key not in _DATA:
+        _DATA.clear()
+        data = load_dataset(job.dataset, job.data, seed=job.seed)
+        _DATA[key] = data.subset(train=job.limit) if job.limit else data
+    return _DATA[key]
+
+
+def train_job(job: TrainJob, data: Any = None) -> tuple[str, dict[str, Any]]:
+    """Run one training (``data``: the loaded data set, else loaded here and kept per process)."""
+    from .training.engine import final_accuracy
+
+    start = time.perf_counter()
+    # final_accuracy pins one BLAS thread, so every engine gives the same accuracies
+    acc, history = final_accuracy(job.sizes, job.activations, job.rule,
+                                  _job_data(job) if data is None else data, job.hw,
+                                  job.options, job.trained)
+    return job.key, {"accuracy": acc, "history": [h.to_dict() for h in history],
+                     "seconds": time.perf_counter() - start}
+
+
+def _read_cached(path: Path) -> float | None:
+    try:
+        rec = json.loads(path.read_text())
+        return float(rec["accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_cached(path: Path, job: TrainJob, result: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    rec = {"key": job.key, **result, "job": job.describe()}
+    with open(tmp, "w") as f:
+        json.dump(rec, f, indent=1)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _run_trainings(jobs: list[TrainJob], engine: str, workers: int, client: Any,
+                   retries: int) -> Iterator[tuple[str, dict[str, Any]]]:
+    if engine == "dask":
+        from dask.distributed import as_completed
+
+        data = client.scatter(_job_data(jobs[0]), broadcast=True)
+        _DATA.clear()  # the workers hold it now
+        futs = [client.submit(train_job, job, data, retries=retries, pure=False,
+                              key=f"cimcost-train-{job.key}") for job in jobs]
+        for fut in as_completed(futs):
+            yield fut.result()
+            fut.release()
+        return
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield train_job(job)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import as_completed as done
+
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
+        futures = [pool.submit(train_job, job) for job in jobs]
+        try:
+            for fut in done(futures):
+                yield fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def prepare_accuracy(space: Space, cache: Path | None = None, *, engine: str = "local",
+                     workers: int = 1, client: Any = None, retries: int = 3,
+                     progress: bool = False) -> AccuracyStats:
+    """Train every distinct training configuration of ``space`` not found in the ``cache``
+    folder (each result is stored there as it finishes) and fill ``space.accuracy_table``."""
+    stats = AccuracyStats()
+    if space.accuracy is None:
+        return stats
+    start = time.perf_counter()
+    combos = _training_combos(space)
+    jobs = _training_jobs(space, combos)
+    unique: dict[str, TrainJob] = {}
+    for row in jobs:
+        for job in row:
+            unique.setdefault(job.key, job)
+    results: dict[str, float] = {}
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        for key in unique:
+            acc = _read_cached(cache / f"{key}.json")
+            if acc is not None:
+                results[key] = acc
+    missing = [job for key, job in unique.items() if key not in results]
+    stats.combinations, stats.trainings = len(combos), len(unique)
+    stats.cached = len(unique) - len(missing)
+    if missing:
+        with _progress(len(unique), stats.cached, progress, "train", "trainings") as advance:
+            stream = _run_trainings(missing, engine, workers, client, retries)
+            try:
+                for key, result in stream:
+                    results[key] = float(result["accuracy"])
+                    if cache is not None:
+                        _store_cached(cache / f"{key}.json", unique[key], result)
+                    stats.run += 1
+                    advance(1)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()
+    space.accuracy_table = {combo: np.array([results[job.key] for job in row])
+                            for combo, row in zip(combos, jobs, strict=True)}
+    stats.seconds = time.perf_counter() - start
+    return stats
+
+
 # ---------------------------------------------------------------------------- engines
 
 _WORKER: dict[str, Any] = {}  # per worker process: the space and where chunks go, sent once
@@ -367,10 +649,10 @@ def _run_pool(space: Space, todo: list[int], workers: int, parts: Path | None,
         pool.shutdown(wait=not pending, cancel_futures=True)
 
 
-def _run_dask(space: Space, todo: list[int], scheduler: str | None,
-              retries: int) -> Iterator[tuple[int, Columns | None]]:
+@contextlib.contextmanager
+def _dask_client(scheduler: str | None) -> Iterator[Any]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError:
         raise InputError("the dask engine needs dask.distributed, which is not installed",
                          field="--engine", expected="pip install 'cimcost[dask]', or --engine "
@@ -383,36 +665,44 @@ def _run_dask(space: Space, todo: list[int], scheduler: str | None,
                                processes=True)
         client = Client(cluster)
     try:
-        remote = client.scatter(space, broadcast=True)
-        window = max(4, 2 * sum(client.nthreads().values()))
-        queue = list(reversed(todo))
-        ac = as_completed()
-        pending = 0
-
-        def submit() -> None:
-            nonlocal pending
-            k = queue.pop()
-            ac.add(client.submit(_dask_task, remote, k, retries=retries, pure=False,
-                                 key=f"cimcost-chunk-{space.hash}-{k}"))
-            pending += 1
-
-        while queue and pending < window:
-            submit()
-        for fut in ac:
-            k, cols = fut.result()
-            pending -= 1
-            fut.release()
-            if queue:
-                submit()
-            yield k, cols
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
+def _run_dask(client: Any, space: Space, todo: list[int],
+              retries: int) -> Iterator[tuple[int, Columns | None]]:
+    from dask.distributed import as_completed
+
+    remote = client.scatter(space, broadcast=True)
+    window = max(4, 2 * sum(client.nthreads().values()))
+    queue = list(reversed(todo))
+    ac = as_completed()
+    pending = 0
+
+    def submit() -> None:
+        nonlocal pending
+        k = queue.pop()
+        ac.add(client.submit(_dask_task, remote, k, retries=retries, pure=False,
+                             key=f"cimcost-chunk-{space.hash}-{k}"))
+        pending += 1
+
+    while queue and pending < window:
+        submit()
+    for fut in ac:
+        k, cols = fut.result()
+        pending -= 1
+        fut.release()
+        if queue:
+            submit()
+        yield k, cols
+
+
 @contextlib.contextmanager
-def _progress(total: int, done: int, show: bool) -> Iterator[Callable[[int], None]]:
+def _progress(total: int, done: int, show: bool, label: str = "sweep",
+              unit: str = "points") -> Iterator[Callable[[int], None]]:
     """A rich progress bar (design points, points/s, ETA) on a terminal; silent otherwise."""
     if not show:
         yield lambda n: None
@@ -427,19 +717,20 @@ def _progress(total: int, done: int, show: bool) -> Iterator[Callable[[int], Non
         TimeRemainingColumn,
     )
 
-    progress = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("points"), TextColumn("{task.fields[rate]}"),
+    progress = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                        TextColumn(unit), TextColumn("{task.fields[rate]}"),
                         TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                         console=Console(stderr=True))
     start = time.perf_counter()
     counted = [0]
     with progress:
-        task = progress.add_task("sweep", total=total, completed=done, rate="")
+        task = progress.add_task(label, total=total, completed=done, rate="")
 
         def advance(n: int) -> None:
             counted[0] += n
             rate = counted[0] / max(time.perf_counter() - start, 1e-9)
-            progress.update(task, advance=n, rate=f"{rate:,.0f} pts/s")
+            progress.update(task, advance=n, rate=f"{rate:,.0f} pts/s" if unit == "points"
+                            else f"{rate:,.2f} {unit}/s")
 
         yield advance
 
@@ -461,6 +752,7 @@ class SweepResult:
     chunks_run: int
     chunks_skipped: int
     _table: Columns | None = field(default=None, repr=False)
+    accuracy: AccuracyStats | None = None  # trainings needed, run and reused (accuracy spaces)
 
     @property
     def points_per_second(self) -> float:
@@ -540,11 +832,28 @@ def _sweep(sp: Space, out: str | Path | None, engine: str, workers: int | None,
     todo_set = set(todo)
     points_done = sum(sp.chunk_bounds(k)[1] - sp.chunk_bounds(k)[0] for k in range(sp.chunks)
                       if k not in todo_set)
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(_dask_client(scheduler)) if engine == "dask" else None
+        acc_stats = None
+        if sp.accuracy is not None and todo:
+            cache = out_path.with_name(out_path.name + ".accuracy") if out_path else None
+            acc_stats = prepare_accuracy(sp, cache, engine=engine, workers=n_workers,
+                                         client=client, retries=retries, progress=progress)
+        res = _evaluate(sp, todo, engine, n_workers, client, retries, parts, fmt, out_path,
+                        progress, on_chunk, points_done)
+    res.accuracy = acc_stats
+    return res
+
+
+def _evaluate(sp: Space, todo: list[int], engine: str, n_workers: int, client: Any, retries: int,
+              parts: Path | None, fmt: str, out_path: Path | None, progress: bool,
+              on_chunk: Callable[[int], None] | None, points_done: int) -> SweepResult:
     points_run = 0
     in_memory: dict[int, Columns] = {}
     start = time.perf_counter()
+    stream: Iterator[tuple[int, Columns | None]]
     if engine == "dask":
-        stream = _run_dask(sp, todo, scheduler, retries)
+        stream = _run_dask(client, sp, todo, retries)
     elif n_workers > 1 and len(todo) > 1:
         stream = _run_pool(sp, todo, min(n_workers, len(todo)), parts, fmt)
     else:
@@ -611,6 +920,10 @@ def _run_cli(args: argparse.Namespace) -> int:
         msg += f"; resumed: {res.chunks_skipped} of {sp.chunks} chunks were already done"
     if res.chunks_run:
         msg += f"; {res.seconds:.1f} s, {res.points_per_second:,.0f} evaluations/s"
+    if res.accuracy is not None:
+        a = res.accuracy
+        msg += (f"; accuracy: {a.trainings} trainings ({a.run} run, {a.cached} reused from "
+                f"{res.path}.accuracy/), {a.seconds:.1f} s")
     if not args.quiet:
         print(msg, file=sys.stderr)
     return 0

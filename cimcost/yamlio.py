@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -67,29 +68,40 @@ def _index_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ..
             _index_lines(item, path + (i,), out)
 
 
-def load_yaml(path: str | Path) -> LocatedDocument:
-    """Parse one YAML file with ``yaml.safe_load`` semantics; every failure is an InputError."""
+def read_input_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> bytes:
+    """The bytes of a user's input file, or an InputError naming it (missing, a directory,
+    unreadable, too large)."""
     file = str(path)
     p = Path(path)
     if not p.exists():
         raise InputError("file not found", file=file)
     if p.is_dir():
-        raise InputError("is a directory, not a YAML file", file=file)
+        raise InputError(f"is a directory, not a {what}", file=file)
     try:
-        raw = p.read_bytes()
+        if p.stat().st_size > max_bytes:
+            raise InputError(f"file is larger than {max_bytes} bytes", file=file)
+        return p.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=file) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise InputError(f"file is larger than {MAX_FILE_BYTES} bytes", file=file)
+
+
+def read_input_text(path: str | Path, max_bytes: int = MAX_FILE_BYTES, what: str = "file") -> str:
+    """A user's UTF-8 text file (a byte-order mark is allowed), or an InputError naming it."""
     try:
-        text = raw.decode("utf-8")
+        return read_input_bytes(path, max_bytes, what).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError("not a UTF-8 text file", file=file) from None
-    return parse_yaml_text(text, file)
+        raise InputError("not a UTF-8 text file", file=str(path)) from None
+
+
+def load_yaml(path: str | Path) -> LocatedDocument:
+    """Parse one YAML file with ``yaml.safe_load`` semantics; every failure is an InputError."""
+    return parse_yaml_text(read_input_text(path, what="YAML file"), str(path))
 
 
 def parse_yaml_text(text: str, file: str = "<string>") -> LocatedDocument:
+    gc_was_enabled = gc.isenabled()
     try:
+        gc.disable()  # PyYAML allocates millions of small objects: the cyclic GC doubles load time
         loader = SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -105,6 +117,9 @@ def parse_yaml_text(text: str, file: str = "<string>") -> LocatedDocument:
         raise InputError(f"malformed YAML: {exc}", file=file) from None
     except RecursionError:
         raise InputError("YAML nesting is too deep", file=file) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         try:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .engine import Trainer as Trainer
     from .engine import TrainResult as TrainResult
     from .engine import check_fit as check_fit
+    from .engine import final_accuracy as final_accuracy
     from .engine import resolve_rule as resolve_rule
     from .engine import train as train
     from .hardware import DeviceArray as DeviceArray
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "DATASETS": "data", "Dataset": "data", "load_dataset": "data", "load_mnist_like": "data",
     "read_idx": "data", "ALGORITHMS": "engine", "Epoch": "engine", "Options": "engine",
-    "Trainer": "engine", "TrainResult": "engine", "check_fit": "engine", "resolve_rule": "engine",
+    "Trainer": "engine", "TrainResult": "engine", "check_fit": "engine", "final_accuracy": "engine",
+    "resolve_rule": "engine",
     "train": "engine", "DeviceArray": "hardware", "Hardware": "hardware", "mvm": "hardware",
     "quantize_range": "hardware", "quantize_tensor": "hardware",
 }

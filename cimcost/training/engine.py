@@ -21,6 +21,7 @@ or one pulse in the sign of the gradient with ``sign_updates``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,18 +51,22 @@ def _select(selector: str, depth: int) -> set[int]:
             "not_first": set(range(1, depth)), "last": {depth - 1}}[selector]
 
 
-def resolve_rule(rule: str, depth: int) -> tuple[str, list[bool]]:
+def resolve_rule(rule: Any, depth: int) -> tuple[str, list[bool]]:
     """The algorithm name and which layers learn: from the rule's declaration (phases that run on
-    a weight-gradient unit), else from :data:`FALLBACK_TRAINED`."""
+    a weight-gradient unit; ``rule`` a name or a loaded :class:`~cimcost.rules.RuleDecl`), else
+    from :data:`FALLBACK_TRAINED`."""
     from ..rules import get_rule
 
-    try:
-        decl = get_rule(rule)
-        name, selectors = decl.name, decl.trained_layers_selector
-    except InputError:
-        if rule not in FALLBACK_TRAINED:
-            raise
-        name, selectors = ("elm" if rule == "noprop" else rule), {FALLBACK_TRAINED[rule]}
+    if not isinstance(rule, str):
+        name, selectors = rule.name, rule.trained_layers_selector
+    else:
+        try:
+            decl = get_rule(rule)
+            name, selectors = decl.name, decl.trained_layers_selector
+        except InputError:
+            if rule not in FALLBACK_TRAINED:
+                raise
+            name, selectors = ("elm" if rule == "noprop" else rule), {FALLBACK_TRAINED[rule]}
     if name not in ALGORITHMS:
         raise InputError(f"rule '{name}' cannot be trained here", field="--rule",
                          expected="one of " + ", ".join(ALGORITHMS))
@@ -415,6 +420,15 @@ def check_fit(sizes: Sequence[int], data: Dataset, source: str = "network") -> N
                          expected=str(data.outputs))
 
 
+def one_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """The engine's float sums (and so its results, through stochastic rounding) depend on the
+    BLAS thread count, so every training runs with one BLAS thread, wherever it runs (on two
+    cores small matrix products are also faster that way)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1)
+
+
 def train(network: Any, dataset: Dataset | str, rule: str = "bp", hw: Hardware | None = None,
           options: Options | None = None, callback: Callable[[Epoch], None] | None = None) -> TrainResult:
     """Train ``network`` (a :class:`cimcost.Network`, a YAML path or MLP sizes) on ``dataset``."""
@@ -439,5 +453,22 @@ def train(network: Any, dataset: Dataset | str, rule: str = "bp", hw: Hardware |
                                   "trained_layers": [ly.name for ly, t in
                                                      zip(network.layers, trainer.trained, strict=True)
                                                      if t]})
-    result.history = trainer.fit(data, opts.epochs, callback)
+    with one_blas_thread():
+        result.history = trainer.fit(data, opts.epochs, callback)
     return result
+
+
+def final_accuracy(sizes: Sequence[int], activations: Sequence[str], rule: str, data: Dataset,
+                   hw: Hardware | None = None, options: Options | None = None,
+                   trained: Sequence[bool] | None = None) -> tuple[float, list[Epoch]]:
+    """Train once (as ``cimcost train`` does) and return the final test accuracy and the
+    per-epoch history.  Classification data only."""
+    if data.task != "classification":
+        raise InputError(f"the {data.name} task has no accuracy (real-valued targets)",
+                         field="dataset", expected="a classification data set")
+    check_fit(sizes, data)
+    trainer = Trainer(sizes, activations, rule, hw, options, trained)
+    with one_blas_thread():
+        history = trainer.fit(data)
+    acc = history[-1].test_accuracy if history else None
+    return float(acc) if acc is not None else float("nan"), history

@@ -30,6 +30,13 @@ import numpy as np
 # mid-range step of the non-linear model equals the linear step: kappa * 0.5 * exp(-0.5) = 1
 KAPPA = 1.0 / (0.5 * math.exp(-0.5))
 MEMORY_KNOBS = ("c2c_sigma", "d2d_sigma", "nonlinearity_ltp", "nonlinearity_ltd")
+# every configuration field :meth:`Hardware.from_config` (and the training CLI's options) reads;
+# a sweep trains once per distinct combination of these (tests/test_sweep_accuracy.py checks
+# that changing any other numeric field leaves the hardware unchanged)
+FLOORPLAN_FIELDS = ("precision.weight", "precision.activation", "precision.error",
+                    "precision.gradient", "adc.bits", "subarray.rows", "subarray.cols",
+                    "transposed_adc.bits", "training.feedback_matrix")
+MEMORY_FIELDS = ("bits_per_cell", "levels", *MEMORY_KNOBS)
 
 
 @dataclass(frozen=True)

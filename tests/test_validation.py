@@ -1,0 +1,150 @@
+"""Agreement with the DNN+NeuroSim V2.1 reference runs, pinned as ratio bands (cimcost / NeuroSim).
+
+The reference cases live in ``<repo>/../shared/reference/neurosim-v2.1/*.json`` (CI checks
+``../shared`` out beside the clone); the module is skipped when that folder is absent.  The
+comparison logic (what is compared with what, per image) is the harness's:
+``benchmarks/validate_neurosim.py``, imported by path.  docs/validation.md explains every band
+and every ratio outside 0.8-1.25.
+
+Bands are deliberately not exact values: they catch drift, not decimals.  A band the model
+does not meet today is marked ``xfail(strict=True)`` with the measured ratio, so a fix shows up
+as an XPASS failure and the mark has to be removed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE = REPO.parent / "shared" / "reference" / "neurosim-v2.1"
+HARNESS = REPO / "benchmarks" / "validate_neurosim.py"
+NEUROSIM = str(REPO / "floorplans" / "neurosim-v2.1.yaml")
+DEFAULT = str(REPO / "floorplans" / "default.yaml")
+
+if not REFERENCE.is_dir() or not any(REFERENCE.glob("*.json")):
+    pytest.skip(f"NeuroSim V2.1 reference runs not found at {REFERENCE} (expected ../shared beside "
+                "the repository clone)", allow_module_level=True)
+
+
+def _load_harness() -> ModuleType:
+    name = "cimcost_validate_neurosim"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HARNESS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses resolve their module through sys.modules
+    spec.loader.exec_module(module)
+    return module
+
+
+V = _load_harness()
+CASES, _SKIPPED = V.load_cases(REFERENCE)
+CASE_BY_NAME = {c.name: c for c in CASES}
+NAMES = list(CASE_BY_NAME)
+
+
+@cache
+def model(name: str, floorplan: str):
+    m = V.run_model(CASE_BY_NAME[name], floorplan)
+    assert m.lat_serial is not None, "the harness could not split latency by phase"
+    return m
+
+
+def ratios(name: str, floorplan: str) -> dict[str, float]:
+    """Every ratio the bands below use, keyed like the harness's rows."""
+    case, m = CASE_BY_NAME[name], model(name, floorplan)
+    out: dict[str, float] = {}
+    area = V.area_rows(case, m)
+    out["area"] = area[0].ratio
+    out.update({f"area.{r.label}": r.ratio for r in area[1:] if r.ratio is not None})
+    energy = V.energy_rows(case, m)
+    out["energy"] = energy[0].ratio
+    out.update({f"energy.{r.label}": r.ratio for r in energy[1:] if r.ratio is not None})
+    lat = V.latency_rows(case, m)
+    out["latency"] = lat[0].ratio  # cimcost's own schedule
+    for row, ns_key in zip(lat[2:6], V.PHASES):
+        out[f"latency.{ns_key}"] = row.ratio
+    return out
+
+
+def _param(name: str, key: str, known: dict[tuple[str, str], str]):
+    reason = known.get((name, key))
+    marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    return pytest.param(name, key, marks=marks, id=f"{name}-{key}")
+
+
+# --------------------------------------------------------------------------------------------
+# floorplans/neurosim-v2.1.yaml: NeuroSim's accounting conventions
+
+
+TOTALS = ("area", "energy", "latency")
+PHASES = ("latency.weight_gradient", "latency.weight_update")
+AREA_PARTS = ("adc", "accumulation", "other_peripheries", "interconnect", "weight_gradient_unit")
+
+# bands the model misses today (ratio measured when the mark was set); see docs/validation.md
+KNOWN_AREA_MISSES = {
+    ("adc-N5-w1024-adc3", "area.accumulation"):
+        "1.60 at 3-bit ADC: NeuroSim's shift-add/adder-tree area shrinks 2.6x from 6 to 3 bit "
+        "(packed against the ADC/encoder pitch), cimcost's only 1.2x",
+    ("depth-N10-w1024", "area.weight_gradient_unit"):
+        "0.46 at N=10: NeuroSim packs the 16,384 gradient adders against the global-buffer "
+        "height (4 tile rows -> 2.10 mm^2); cimcost's WGU is a constant 0.97 mm^2",
+}
+
+
+def _area_params():
+    out = []
+    for name in NAMES:
+        for part in AREA_PARTS:
+            # a 2x1 tile grid has a zero-length global H-tree in both tools; the remaining
+            # tile-level wiring (0.03 mm^2) is too small to band
+            if part == "interconnect" and CASE_BY_NAME[name].depth < 3:
+                continue
+            out.append(_param(name, f"area.{part}", KNOWN_AREA_MISSES))
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("key", TOTALS + PHASES)
+def test_neurosim_profile_totals_and_phases(name, key):
+    r = ratios(name, NEUROSIM)[key]
+    assert 0.75 <= r <= 1.25, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.75, 1.25]"
+
+
+@pytest.mark.parametrize(("name", "key"), _area_params())
+def test_neurosim_profile_area_components(name, key):
+    r = ratios(name, NEUROSIM)[key]
+    assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_neurosim_profile_dram_energy(name):
+    r = ratios(name, NEUROSIM)["energy.dram"]
+    assert 0.9 <= r <= 1.1, f"{name}: DRAM energy cimcost/NeuroSim = {r:.3f}, outside [0.9, 1.1]"
+
+
+# --------------------------------------------------------------------------------------------
+# floorplans/default.yaml: physical accounting (WGU compute counted in full, so latency ~2x)
+
+DEFAULT_BANDS = {"energy": (0.9, 1.2), "area": (0.75, 1.25), "latency": (0.5, 2.0)}
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("key", list(DEFAULT_BANDS))
+def test_default_profile_totals(name, key):
+    lo, hi = DEFAULT_BANDS[key]
+    r = ratios(name, DEFAULT)[key]
+    assert lo <= r <= hi, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [{lo}, {hi}]"
+
+
+def test_reference_cases_present():
+    """The bands above are only meaningful if the shared cases were found and parsed."""
+    assert len(CASES) >= 9, f"expected >= 9 'ok' reference cases in {REFERENCE}, found {len(CASES)}"
+    assert "depth-N5-w1024" in CASE_BY_NAME
