@@ -6,7 +6,7 @@ one call of the vectorised kernel :func:`cimcost.estimate.compute` per rule, wit
 numeric parameter — including the constants that differ between techfiles and memory cells —
 as a numpy array.  There is no Python loop over design points.
 
-Results stream to disk chunk by chunk: ``OUT.parts/chunk-000123.parquet`` (written to
+Results stream to disk chunk by chunk: ``OUT.parts/chunk-000123.arrow`` (written to
 ``.tmp``, fsynced, renamed), beside a manifest holding the space hash.  A rerun of the same
 command skips every finished chunk; at the end the chunks are joined into ``OUT`` and the
 parts folder removed.  Engines: ``local`` (a process pool over the local cores) and ``dask``
@@ -83,8 +83,9 @@ def _values(space: Space, dim_i: int, picks: np.ndarray) -> np.ndarray:
 def evaluate_chunk(space: Space, k: int) -> Columns:
     """Every row of chunk ``k`` (rule-major: all points for the first rule, then the next),
     constraints applied.  Deterministic: the same space and ``k`` give the same columns."""
-    from .estimate import compute
+    from .estimate import KERNEL_BLOCK, compute, tune_allocator
 
+    tune_allocator()
     m, picks = _choices(space, k)
     struct = [i for i, d in enumerate(space.dims) if d.kind in ("config", "network")]
     numeric = [i for i, d in enumerate(space.dims) if d.kind == "numeric"]
@@ -133,19 +134,26 @@ def evaluate_chunk(space: Space, k: int) -> Columns:
                 p[pname] = np.asarray(vals, dtype=float)[local]
         for i in numeric:
             p[space.dims[i].name] = np.asarray(_values(space, i, picks[i][sel]), dtype=float)
-        n = len(sel)
-        for r, rule in enumerate(space.rules):
-            c = compute(net, rule, p, opts)
-            tot = c.totals
-            for t in TOTALS:
-                totals[t][r, sel] = np.broadcast_to(np.asarray(tot[t], dtype=float), (n,))
-            books = {"area": c.area, "energy": c.energy, "latency": c.latency_breakdown,
-                     "traffic": c.traffic}
-            for book, comp in space.shares:
-                part = np.broadcast_to(np.asarray(books[book].get(comp, 0.0), dtype=float), (n,))
-                whole = totals[book][r, sel]
-                shares[(book, comp)][r, sel] = np.divide(part, whole, out=np.zeros(n),
-                                                         where=whole != 0)
+        for start in range(0, len(sel), KERNEL_BLOCK):
+            # the kernel runs fastest on blocks whose temporaries stay in cache
+            block = slice(start, start + KERNEL_BLOCK)
+            rows = sel[block]
+            n = len(rows)
+            pb = {k: (v[block] if isinstance(v, np.ndarray) and v.ndim == 1 else v)
+                  for k, v in p.items()}
+            for r, rule in enumerate(space.rules):
+                c = compute(net, rule, pb, opts)
+                tot = c.totals
+                for t in TOTALS:
+                    totals[t][r, rows] = np.broadcast_to(np.asarray(tot[t], dtype=float), (n,))
+                books = {"area": c.area, "energy": c.energy, "latency": c.latency_breakdown,
+                         "traffic": c.traffic}
+                for book, comp in space.shares:
+                    part = np.broadcast_to(np.asarray(books[book].get(comp, 0.0), dtype=float),
+                                           (n,))
+                    whole = totals[book][r, rows]
+                    shares[(book, comp)][r, rows] = np.divide(part, whole, out=np.zeros(n),
+                                                              where=whole != 0)
 
     cols: Columns = {"rule": np.repeat(np.asarray(space.rule_labels, dtype=str), m)}
     for i, d in enumerate(space.dims):
@@ -233,10 +241,10 @@ def _write_chunk(cols: Columns, path: Path, fmt: str, space: Space) -> None:
     with open(tmp, "wb") as f:
         if fmt == "parquet":
             import pyarrow as pa
-            import pyarrow.parquet as pq
 
             table = pa.Table.from_pydict(cols, schema=_schema(space))
-            pq.write_table(table, f)
+            with pa.ipc.new_file(f, table.schema) as ipc:
+                ipc.write_table(table)
         else:
             f.write(_csv_bytes(cols, space))
         f.flush()
@@ -259,7 +267,9 @@ def _csv_bytes(cols: Columns, space: Space, header: bool = False) -> bytes:
 
 
 def _chunk_path(parts: Path, k: int, fmt: str) -> Path:
-    return parts / f"chunk-{k:06d}.{fmt}"
+    # Parquet output is staged as uncompressed Arrow IPC chunks: encoding happens once, when
+    # the chunks are joined, instead of twice
+    return parts / f"chunk-{k:06d}.{'arrow' if fmt == 'parquet' else fmt}"
 
 
 def _prepare_parts(out: Path, space: Space, fmt: str, fresh: bool) -> tuple[Path, int]:
@@ -322,12 +332,14 @@ def _assemble(out: Path, parts: Path, space: Space, fmt: str) -> int:
     tmp = out.with_name(out.name + ".tmp")
     rows = 0
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         schema = _schema(space)
         with pq.ParquetWriter(tmp, schema) as writer:
             for k in range(space.chunks):
-                table = pq.read_table(_chunk_path(parts, k, fmt), schema=schema)
+                with pa.memory_map(str(_chunk_path(parts, k, fmt))) as src:
+                    table = pa.ipc.open_file(src).read_all()
                 rows += table.num_rows
                 if table.num_rows:
                     writer.write_table(table)

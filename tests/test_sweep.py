@@ -131,10 +131,11 @@ def test_interrupted_sweep_resumes_to_the_same_file(tmp_path: Path, suffix: str)
         sweep(space, out, workers=1, on_chunk=stop_after_2)
     parts = out.with_name(out.name + ".parts")
     assert not out.exists()
+    staged = "arrow" if suffix == ".parquet" else suffix[1:]  # Parquet is staged as Arrow IPC
     assert sorted(p.name for p in parts.glob("chunk-*")) == [
-        f"chunk-{k:06d}.{suffix[1:]}" for k in range(3)]
+        f"chunk-{k:06d}.{staged}" for k in range(3)]
     # a half-written chunk is never taken as finished
-    (parts / f"chunk-000003.{suffix[1:]}.tmp").write_bytes(b"garbage")
+    (parts / f"chunk-000003.{staged}.tmp").write_bytes(b"garbage")
     seen: list[int] = []
     res = sweep(space, out, workers=1, on_chunk=seen.append)
     assert res.chunks_skipped == 3 and seen == list(range(3, ref.chunks_run))
