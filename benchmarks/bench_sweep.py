@@ -48,7 +48,7 @@ def one(points: int, rule: str) -> None:
     """Child process: run one sweep, print a JSON line."""
     import threading
 
-    from cimcost.sweep import sweep
+    from cimcost.sweeps import sweep
 
     peak = {"kb": 0}
     stop = threading.Event()
@@ -108,7 +108,7 @@ def loop(n: int, rule: str) -> float:
 
     import cimcost
     from cimcost.space import load_space
-    from cimcost.sweep import evaluate_chunk
+    from cimcost.sweeps import evaluate_chunk
 
     sp = load_space(space(n, rule))
     t = evaluate_chunk(sp, 0)

@@ -45,7 +45,7 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
 # its parser and sets ``func`` (a callable taking the parsed args and returning an exit code).
 # Modules must keep heavy imports inside their functions: every CLI call builds the parser.
 COMMAND_MODULES: tuple[str, ...] = ("cimcost.compare", "cimcost.training.cli",
-                                    "cimcost.sweep", "cimcost.pareto", "cimcost.reports",
+                                    "cimcost.sweeps", "cimcost.pareto", "cimcost.reports",
                                     "cimcost.importers", "cimcost.schema")
 
 

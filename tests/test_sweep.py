@@ -14,7 +14,7 @@ import yaml
 import cimcost
 from cimcost.errors import InputError
 from cimcost.space import load_space
-from cimcost.sweep import read_table, sweep
+from cimcost.sweeps import read_table, sweep
 
 from .conftest import DEFAULT_NET, ROOT, run_cli
 
@@ -250,3 +250,11 @@ def test_bad_space_files_are_rejected(tmp_path: Path, change: dict, field: str,
     assert words in exc.render()
     if field.startswith(("parameters", "constraints", "rules")):
         assert exc.line is not None
+
+
+def test_top_level_python_api():
+    import cimcost
+
+    res = cimcost.sweep(str(ROOT / "examples" / "spaces" / "small.yaml"))
+    assert len(res.table["rule"]) > 0
+    assert cimcost.read_table is cimcost.sweeps.read_table

@@ -15,7 +15,7 @@ import yaml
 from cimcost.config import load_config
 from cimcost.errors import InputError
 from cimcost.space import load_space
-from cimcost.sweep import read_table, sweep
+from cimcost.sweeps import read_table, sweep
 from cimcost.training import Hardware, Options, final_accuracy
 from cimcost.training.data import load_dataset
 from cimcost.training.hardware import FLOORPLAN_FIELDS, MEMORY_FIELDS
