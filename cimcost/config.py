@@ -66,6 +66,7 @@ class Options:
     wgu_speedup_by_arrays: bool = False
     buffer_tile_factor: bool = False
     update_reads_gradient: bool = True
+    tile_search: bool = False
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Config:
             wgu_speedup_by_arrays=fp.accounting.wgu_speedup_by_arrays,
             buffer_tile_factor=fp.accounting.buffer_tile_factor,
             update_reads_gradient=fp.accounting.update_reads_gradient,
+            tile_search=fp.tile.size == "search",
         )
 
 

@@ -11,7 +11,7 @@ from .config import Config, Options, load_config, parse_set
 from .costs import ENERGY_KEYS, TRAFFIC_KEYS, PhaseCost, phase_cost
 from .errors import InputError
 from .hardware import AREA_KEYS, Hardware, build_hardware
-from .mapping import chip_utilization
+from .mapping import chip_utilization, search_tile_size, tile_shape
 from .network import Network, load_network, mlp
 from .plan import Plan, Schedule, Topology, bottleneck, build_plan, longest_path
 from .rules import FeedbackDecl, RuleDecl, get_rule
@@ -168,6 +168,8 @@ def compute(network: Network, rule: RuleDecl, p: dict[str, Any], opts: Options) 
     plan = build_plan(rule, Topology.of(network), opts.wgus, shared_feedback,
                       shared_buffer=not opts.buffer_per_wgu, assignment=opts.wgu_assignment,
                       update_every=opts.update_every)
+    if opts.tile_search:
+        p = {**p, **search_tile_size(network, p)}
     hw = build_hardware(network, rule, p, opts, plan.wgu_layers)
     costs = _phase_costs(plan, hw, network)
     batch = p["training.batch_size"]
@@ -258,6 +260,8 @@ def to_report(network: Network, rule: RuleDecl, cfg: Config, c: Costs) -> dict[s
             "wgu_arrays": [_num(a) for a in hw.wgu_arrays],
             "wgu_layers": [[network.layers[i].name for i in g] for g in c.plan.wgu_layers],
             "transposable": rule.readout == "transposable",
+            "tile_cells": [_num(tile_shape(p)[0] * p["subarray.rows"]),
+                           _num(tile_shape(p)[1] * p["subarray.cols"])],
             "global_bus_width_bits": _num(hw.global_bus_width),
             "global_buffer_bytes": _num(hw.global_buffer_banks * hw.global_buffer_cores
                                         * p["global_buffer.core_bits"] / 8),

@@ -40,6 +40,42 @@ def cells_per_weight(p: dict[str, Num]) -> Num:
     return np.ceil(p["precision.weight"] / p["memory.bits_per_cell"])
 
 
+def search_tile_size(network: Network, p: dict[str, Num]) -> dict[str, Num]:
+    """DNN+NeuroSim V2.1's conventional-mapping floorplan (Chip.cpp ChipFloorPlan): the tile
+    side T0 is the smallest power of two holding the widest layer's columns (at least four
+    subarray rows); T0, T0/2, … down to just above four subarray rows are tried and the one
+    with the highest memory utilisation wins (the larger on a tie).  A PE is half a tile, so a
+    tile is 2 x 2 PEs (NeuroSim's PE search only changes this when a PE-level utilisation
+    beats the tile's, which no FC network here does).  Returns the pe.* and tile.* parameters
+    that realise it (arrays where the subarray size is an array)."""
+    rows = p["subarray.rows"]
+    cols_cells = [ly.out_features * cells_per_weight(p) for ly in network.layers]
+    rows_cells = [float(ly.in_features) for ly in network.layers]
+    used = sum(r * c for r, c in zip(rows_cells, cols_cells, strict=True))
+    floor = 4.0 * rows
+    widest = np.maximum.reduce(cols_cells) if len(cols_cells) > 1 else cols_cells[0]
+    first = np.maximum(np.exp2(np.ceil(np.log2(widest))), floor)
+
+    def utilization(t: Num) -> Num:
+        tiles = sum(np.ceil(r / t) * np.ceil(c / t) for r, c in zip(rows_cells, cols_cells, strict=True))
+        return used / (tiles * t * t)
+
+    size = first
+    best = utilization(first)
+    for k in range(1, 40):
+        candidate = first / 2.0**k
+        tried = candidate > floor
+        if not np.any(tried):
+            break
+        util = utilization(candidate)
+        better = tried & (util > best)
+        size = np.where(better, candidate, size)
+        best = np.where(better, util, best)
+    pe = size / 2.0
+    return {"pe.subarray_rows": pe / rows, "pe.subarray_cols": pe / p["subarray.cols"],
+            "tile.pe_rows": 2.0 + 0.0 * size, "tile.pe_cols": 2.0 + 0.0 * size}
+
+
 def tile_shape(p: dict[str, Num]) -> tuple[Num, Num]:
     """Subarrays per tile along rows and along columns."""
     return (p["pe.subarray_rows"] * p["tile.pe_rows"], p["pe.subarray_cols"] * p["tile.pe_cols"])

@@ -149,6 +149,9 @@ class PESpec(Strict):
 class TileSpec(Strict):
     pe_rows: int = Field(gt=0, le=1024)
     pe_cols: int = Field(gt=0, le=1024)
+    # fixed: tiles and PEs exactly as given.  search: DNN+NeuroSim V2.1's conventional-mapping
+    # floorplanner picks the tile side for the network (pe.* and tile.* are then derived)
+    size: Literal["fixed", "search"] = "fixed"
 
 
 class ADCSpec(Strict):

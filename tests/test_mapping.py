@@ -50,3 +50,21 @@ def test_arrays_of_parameters_broadcast(params):
     p = dict(params, **{"subarray.rows": rows, "subarray.cols": rows})
     m = map_matrix("x", 1024.0, 1024.0, p)
     np.testing.assert_array_equal(m.sa_rows, [16, 8, 4])
+
+
+def test_neurosim_tile_search_matches_reference_floorplans():
+    """NeuroSim's floorplanner (floorplans/neurosim-v2.1.yaml, tile size: search) picks 1024-cell
+    tiles of 2 x 2 PEs for the reference MLPs, and a different tile for other widths."""
+    fp = "floorplans/neurosim-v2.1.yaml"
+    for sizes in ([784, 1024, 10], [784, 1024, 1024, 1024, 1024, 10]):
+        d = cimcost.estimate(sizes, rule="bp", floorplan=fp).to_dict()["hardware"]
+        assert d["tile_cells"] == [1024, 1024] and d["pes"] == 4 * d["tiles"]
+    # 784-2048-2048-10: 2048-cell tiles (3 tiles, 46 % used) lose to 1024-cell ones (8, 69 %)
+    wide = cimcost.estimate([784, 2048, 2048, 10], rule="bp", floorplan=fp).to_dict()["hardware"]
+    assert wide["tile_cells"] == [1024, 1024] and wide["tiles"] == 8
+    # the search never goes below four subarray rows: 256-wide layers get 512-cell tiles
+    narrow = cimcost.estimate([784, 256, 10], rule="bp", floorplan=fp).to_dict()["hardware"]
+    assert narrow["tile_cells"] == [512, 512]
+    # a fixed floorplan keeps its tiles whatever the network
+    fixed = cimcost.estimate([784, 256, 10], rule="bp").to_dict()["hardware"]
+    assert fixed["tile_cells"] == [1024, 1024]
