@@ -130,6 +130,10 @@ class Circuits(Strict):
     activation_lane: CircuitBlock
     transistor_area_f2: PositiveConstant
     repeater_overhead: PositiveConstant
+    repeater_area_fraction: PositiveConstant = PositiveConstant(
+        value=0.1, unit="1",
+        source="assumption: repeaters take about a tenth of a repeated bus's area (they set its "
+               "leakage only)")
     wire_pitch_multiple: PositiveConstant
 
 

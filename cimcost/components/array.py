@@ -28,7 +28,7 @@ def memory_array(tech: Tech, p: dict[str, Num], rows: Num, cols: Num, sram: bool
     pitch = cell_pitch(tech, p)
     area = rows * cols * p["memory.cell_area_f2"] * tech.F**2
     line_length = np.maximum(rows, cols) * pitch
-    rc = 0.38 * (tech.wire_r * line_length) * (tech.wire_c * line_length)
+    rc = 0.38 * (tech.wire_r * line_length) * (tech.wire_c * line_length)  # distributed-RC Elmore delay
     if sram:
         energy = tech.wire_c * pitch * rows * tech.vdd**2 / rows
     else:

@@ -37,5 +37,5 @@ def htree(tech: Tech, grid_rows: Num, grid_cols: Num, leaf_side: Num, bus_bits: 
     area = bus_bits * pitch * area_length * overhead * tech.cal_area
     energy_per_bit = tech.wire_c * path_length * tech.vdd**2 * overhead * tech.cal_energy
     latency = tech.repeated_wire_delay(path_length)
-    leak = tech.leakage(area / tech.F**2) * 0.1  # repeaters are about a tenth of the bus area
+    leak = tech.leakage(area / tech.F**2) * tech.p["circuits.repeater_area_fraction"]
     return Cost(area=area, energy=energy_per_bit, latency=latency, leakage=leak)
