@@ -153,7 +153,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                               p["transposed_adc.rows_per_adc"], b_err, v_read, pitch)
 
     t_r, t_c = tile_shape(p)
-    out_width = p["adc.bits"] + b_act + np.log2(rows)
+    # a subarray column's partial sum leaves its shift-add with adc.bits + input bits; every
+    # adder-tree level above adds one bit (inside adder_tree)
+    out_width = p["adc.bits"] + b_act
     pe_tree = digital.adder_tree(tech, p["pe.subarray_rows"], out_width)
     tile_tree = digital.adder_tree(tech, p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
     global_tree_inputs = np.maximum.reduce([m.tiles for m in maps]) if maps else 1.0
@@ -226,14 +228,20 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     wgu_rows, wgu_cols = p["training.wgu.rows"], p["training.wgu.cols"]
     wgu_drivers = periphery.line_drivers(tech, p, wgu_rows + wgu_cols, wgu_cols,
                                          np.sqrt(wgu_cell_f2) * tech.F, tech.vdd)
+    # an SRAM array also needs a precharger and a write driver per column and a column mux
+    # in front of its shared ADCs
+    wgu_columns = periphery.line_drivers(tech, p, 2.0 * wgu_cols, wgu_rows,
+                                         np.sqrt(wgu_cell_f2) * tech.F, tech.vdd)
+    wgu_mux = periphery.column_mux(tech, wgu_cols)
     wgu_array_area = (tech.area(p["training.wgu.rows"] * p["training.wgu.cols"] * wgu_cell_f2)
                       + wgu_adcs_per_array * (wgu_adc.area + wgu_shift.area)
-                      + wgu_drivers.area)
+                      + wgu_drivers.area + wgu_columns.area + wgu_mux.area)
     # each WGU accumulates gradients across the batch in its own bank of adders
     accumulators = len(wgu_arrays) * p["training.wgu.accumulators"]
     wgu_area = sum(n * wgu_array_area for n in wgu_arrays) + accumulators * wgu_adder.area
     wgu_leak = sum(n * (wgu_adcs_per_array * (wgu_adc.leakage + wgu_shift.leakage)
-                        + wgu_drivers.leakage) for n in wgu_arrays) \
+                        + wgu_drivers.leakage + wgu_columns.leakage + wgu_mux.leakage)
+                   for n in wgu_arrays) \
         + accumulators * wgu_adder.leakage
     if opts.gradient_round_trip == "on_chip" and wgu_groups:
         # gradients accumulate on chip: every trained layer needs a full-size accumulator SRAM
