@@ -31,7 +31,6 @@ class Readout:
     adcs: Num  # ADCs per subarray
     share: Num  # output lines per ADC, converted one after another
     shift_add: Cost  # one shift-add
-    lines_out: Num
 
 
 @dataclass
@@ -93,7 +92,6 @@ def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_
         adcs=adcs,
         share=share,
         shift_add=digital.shift_add(tech, sa_width),
-        lines_out=lines_out,
     )
 
 

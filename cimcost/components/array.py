@@ -36,9 +36,3 @@ def memory_array(tech: Tech, p: dict[str, Num], rows: Num, cols: Num, sram: bool
         energy = p["memory.read_voltage"] ** 2 * g * p["memory.read_pulse_width"]
     latency = rc + (0.0 if sram else p["memory.read_pulse_width"])
     return Cost(area=area, energy=energy, latency=latency)
-
-
-def cell_write(p: dict[str, Num]) -> Cost:
-    """Action: one programming pulse on one cell."""
-    return Cost(area=0.0, energy=p["memory.write_energy_per_pulse"],
-                latency=p["memory.write_pulse_width"])
