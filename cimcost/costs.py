@@ -9,7 +9,7 @@ import numpy as np
 
 from .components.base import Num
 from .hardware import Hardware, Readout
-from .mapping import MatrixMap, cells_per_weight
+from .mapping import MatrixMap, cells_per_weight, tile_shape
 from .network import Layer, Network
 from .plan import PhaseNode
 
@@ -101,12 +101,30 @@ def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: N
     pc.add("traffic", "global_buffer", bits / 8.0)
 
 
-def _tile_buffer(pc: PhaseCost, hw: Hardware, bits: Num, tiles: Num) -> None:
+def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_bits: Num,
+                   along_in: Num, along_out: Num) -> None:
+    """An MVM's inputs and partial sums pass through the tile's and then the PE's register
+    buffers: every bit is written and read once at each level, a line (the tile buffer's port
+    width) per access, the cores of a buffer in parallel and all tiles / PEs in parallel.
+    ``along_in`` / ``along_out``: subarray blocks along the matrix's input / output side."""
     p = hw.p
-    pc.add("energy", "buffer", 2.0 * bits * hw.tile_buffer.energy)  # written, then read
-    pc.add("energy", "interconnect", bits * hw.tile_bus.energy)
-    bw = hw.tile_buffer_cores * p["tile_buffer.port_bits"] * p["clock_frequency"] * tiles
-    pc.add("latency", "buffer", bits / bw)
+    port = p["tile_buffer.port_bits"]
+    t_r, t_c = tile_shape(p)
+    if along_in is m.sa_cols:  # transposed read: the tile's column side takes the input
+        t_r, t_c = t_c, t_r
+        pe_in, pe_out = p["pe.subarray_cols"], p["pe.subarray_rows"]
+    else:
+        pe_in, pe_out = p["pe.subarray_rows"], p["pe.subarray_cols"]
+    tiles_in, tiles_out = np.ceil(along_in / t_r), np.ceil(along_out / t_c)
+    pes_in, pes_out = np.ceil(along_in / pe_in), np.ceil(along_out / pe_out)
+    for buffer, cores, blocks_in, blocks_out in (
+            (hw.tile_buffer, hw.tile_buffer_cores, tiles_in, tiles_out),
+            (hw.pe_buffer, hw.pe_buffer_cores, pes_in, pes_out)):
+        pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
+               * buffer.energy)
+        lines = np.ceil(in_bits / blocks_in / port) + np.ceil(out_bits / blocks_out / port)
+        pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores)
+    pc.add("energy", "interconnect", in_bits * tiles_out * hw.tile_bus.energy)
     pc.add("latency", "interconnect", hw.tile_bus.latency)
 
 
@@ -139,7 +157,8 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         # the input tensor leaves the global buffer once; the tile buffer unrolls it into
         # one row vector per output position (im2col)
         _move_global(pc, hw, layer.in_elements * b_act, share, tile_factor)
-        _tile_buffer(pc, hw, m.rows * b_act * positions, m.tiles)
+        _local_buffers(pc, hw, m, m.rows * b_act * positions,
+                       m.cols * (p["adc.bits"] + b_act) * positions, m.sa_rows, m.sa_cols)
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
                     "memory_array", positions)
         _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
@@ -152,7 +171,9 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         assert hw.transposed is not None
         positions = float(layer.positions)
         _move_global(pc, hw, layer.out_elements * b_err, share, tile_factor)
-        _tile_buffer(pc, hw, layer.out_features * b_err * positions, m.tiles)
+        _local_buffers(pc, hw, m, m.cols * b_err * positions,
+                       m.rows * (p.get("transposed_adc.bits", p["adc.bits"]) + b_err) * positions,
+                       m.sa_cols, m.sa_rows)
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
                     "memory_array", positions)
         _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)

@@ -54,6 +54,8 @@ class Hardware:
     global_buffer_banks: Num
     tile_buffer: Cost
     tile_buffer_cores: Num
+    pe_buffer: Cost
+    pe_buffer_cores: Num
     global_bus: Cost
     global_bus_width: Num
     tile_bus: Cost
@@ -195,6 +197,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     pe_buffer_bits = (p["pe.subarray_rows"] * rows * b_act
                       + lanes_pe * (out_width + np.log2(p["pe.subarray_rows"])))
     pe_buffer = storage.sram_buffer(tech, pe_buffer_bits, clock)
+    pe_cores = np.maximum(np.ceil(pe_buffer_bits / p["tile_buffer.core_bits"]), 1.0)
     pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
                + pe_buffer.area)
     # inside a tile the input bits reach the PEs one bit-plane per column-mux period, so the
@@ -255,8 +258,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
         feedback = {}
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
-                  tile_buffer, tb_cores, global_bus, bus_width, tile_bus, dram, wgu_arrays,
-                  wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
+                  tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus, dram,
+                  wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
 
     # ----- area roll-up
     s = hw.subarrays
