@@ -137,14 +137,20 @@ _SECTIONS = {"tech": "tech", "memory": "memory", "circuits": "circuits"}
 _MODELS: dict[str, Any] = {"tech": Technology, "memory": MemoryCell, "circuits": Circuits}
 
 
-def parse_set(item: str) -> tuple[str, Any]:
+def split_assignment(item: str, field: str, example: str) -> tuple[str, str]:
+    """``"adc.bits = 4"`` -> ``("adc.bits", " 4")``, or an InputError naming ``field``."""
     if "=" not in item:
-        raise InputError(f"'{item}' is not of the form path=value", field="--set",
-                         expected="e.g. subarray.rows=256")
+        raise InputError(f"'{item}' is not of the form path=value", field=field,
+                         expected=f"e.g. {example}")
     path, _, raw = item.partition("=")
     path = path.strip()
     if not path:
-        raise InputError(f"'{item}' has no field name", field="--set")
+        raise InputError(f"'{item}' has no field name", field=field, expected=f"e.g. {example}")
+    return path, raw
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    path, raw = split_assignment(item, "--set", "subarray.rows=256")
     try:
         value = yaml.load(raw, Loader=SafeLoader) if raw.strip() else None  # noqa: S506
     except yaml.YAMLError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import units
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -45,15 +46,6 @@ def _colour(name: str) -> str:
     return _PALETTE[hash(name) % len(_PALETTE)]
 
 
-def _scale(values: list[float], scales: tuple[tuple[float, str], ...]) -> tuple[float, str]:
-    """The largest prefix under which the biggest value is still ≥ 1 (so ticks read 0.5–999)."""
-    top = max((abs(v) for v in values), default=0.0)
-    for factor, label in scales:
-        if top * factor >= 1:
-            return factor, label
-    return scales[-1]
-
-
 def _components(report: Report, book: str) -> list[str]:
     """The components worth a colour in this panel, largest first."""
     totals: dict[str, float] = {}
@@ -86,7 +78,7 @@ def _stacked_panel(ax: Any, report: Report, book: str, label: str, scales: Any) 
     x = np.arange(len(points))
     group = 0.8
     width = group / len(rules)
-    factor, unit = _scale([r[book]["total"] for r in report.results], scales)
+    factor, unit = units.common_scale([r[book]["total"] for r in report.results], scales)
     names = _components(report, book)
     for k, rule in enumerate(rules):
         offset = (k - (len(rules) - 1) / 2) * width

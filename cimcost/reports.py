@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import units
 from .errors import InputError
 
 DEFAULT_RULES = "bp,dfa"
@@ -88,15 +89,9 @@ def _no_repeats(values: list[Any], text: str, what: str) -> None:
 
 def parse_param(text: str) -> tuple[str, list[Any]]:
     """``adc.bits=3..8`` -> ``("adc.bits", [3, 4, 5, 6, 7, 8])``; lists may hold any YAML scalar."""
-    from .config import parse_set
+    from .config import parse_set, split_assignment
 
-    if "=" not in text:
-        raise InputError(f"'{text}' is not of the form path=values", field="param",
-                         expected="e.g. adc.bits=3..8 or tech.vdd=0.8,0.9,1.0")
-    path, _, spec = text.partition("=")
-    path = path.strip()
-    if not path:
-        raise InputError(f"'{text}' has no field name", field="param", expected="e.g. adc.bits=3..8")
+    path, spec = split_assignment(text, "param", "adc.bits=3..8 or tech.vdd=0.8,0.9,1.0")
     spec = spec.strip()
     if ".." in spec:
         return path, parse_range(spec, path)
@@ -263,15 +258,6 @@ _TABLE_SCALES = {
 }
 
 
-def _column_scale(values: list[float], scales: tuple[tuple[float, str], ...]) -> tuple[float, str]:
-    """One prefix per column: the largest under which the column's biggest value is still ≥ 1."""
-    top = max((abs(v) for v in values), default=0.0)
-    for factor, label in scales:
-        if top * factor >= 1:
-            return factor, label
-    return scales[-1]
-
-
 def _num(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.0f}"
 
@@ -290,7 +276,7 @@ def render_table(report: Report, console: Any = None) -> None:
     fp = str(first["config"]["floorplan"])
     table = Table(title=f"cimcost report {report.kind} — {base}; floorplan {fp}; energy, latency and "
                   f"traffic {what}", title_justify="left", header_style="bold cyan", show_edge=False)
-    scales = {book: _column_scale([r[book]["total"] for r in report.results], sc)
+    scales = {book: units.common_scale([r[book]["total"] for r in report.results], sc)
               for book, sc in _TABLE_SCALES.items()}
     table.add_column(" / ".join(report.axis), justify="right")
     for rule in report.rules:

@@ -34,3 +34,13 @@ def data(n_bytes: float) -> str:
 
 def share(part: float, total: float) -> str:
     return f"{100.0 * part / total:.1f} %" if total else "–"
+
+
+def common_scale(values: list[float], scales: tuple[tuple[float, str], ...]) -> tuple[float, str]:
+    """One prefix for a set of values (a table column, a plot axis): the first ``(factor,
+    label)`` under which the biggest value is still >= 1, so numbers read 0.5-999."""
+    top = max((abs(v) for v in values), default=0.0)
+    for factor, label in scales:
+        if top * factor >= 1:
+            return factor, label
+    return scales[-1]
