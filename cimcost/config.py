@@ -66,6 +66,7 @@ class Options:
     wgu_speedup_by_arrays: bool = False
     buffer_tile_factor: bool = False
     update_reads_gradient: bool = True
+    read_cell_energy: bool = True
     tile_search: bool = False
 
 
@@ -101,6 +102,7 @@ class Config:
             wgu_speedup_by_arrays=fp.accounting.wgu_speedup_by_arrays,
             buffer_tile_factor=fp.accounting.buffer_tile_factor,
             update_reads_gradient=fp.accounting.update_reads_gradient,
+            read_cell_energy=fp.accounting.read_cell_energy,
             tile_search=fp.tile.size == "search",
         )
 

@@ -41,9 +41,11 @@ def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in:
     activity = p["input_activity"]
     conversions = blocks_out * lines_out * input_bits * repeats
     cells_read = lines_in * activity * lines_out * input_bits * repeats
-    pc.add("energy", array_key, cells_read * hw.cell.energy)
-    pc.add("energy", "decoder_driver", lines_in * activity * input_bits * repeats
-           * r.drivers.energy)
+    pc.add("energy", array_key, cells_read * r.cell_energy)
+    # every subarray along the output side drives its own copy of each input line, and its
+    # input latches hold each bit for the group's conversions, clocked every cycle
+    pc.add("energy", "decoder_driver", lines_in * blocks_out * input_bits * repeats
+           * (activity * r.drivers.energy + r.share * r.input_register.energy))
     pc.add("energy", "column_mux", conversions * r.mux.energy)
     pc.add("energy", "adc", conversions * r.adc.energy)
     pc.add("energy", "shift_add", conversions * r.shift_add.energy)

@@ -31,6 +31,8 @@ class Readout:
     adcs: Num  # ADCs per subarray
     share: Num  # output lines per ADC, converted one after another
     shift_add: Cost  # one shift-add
+    cell_energy: Num  # one cell conducting while its output line is sensed
+    input_register: Cost  # one input line's latch, clocked once per conversion cycle
 
 
 @dataclass
@@ -86,14 +88,25 @@ def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_
              bits: Num, share: Num, input_bits: Num, drive_voltage: Num, pitch: Num) -> Readout:
     sar = opts.adc_type == "sar"
     adcs = np.ceil(lines_out / share)
-    sa_width = bits + input_bits
+    adc = adc_model.adc(tech, bits, sar)
+    if opts.memory_is_sram:
+        cell_energy = array_model.memory_array(tech, p, lines_in, lines_out, True).energy
+    else:
+        # a resistive cell draws current only while its output line is connected to an ADC:
+        # the mux leaves the other lines of the group floating, so one conversion, not the
+        # whole input pulse (NeuroSim books no conduction energy at all: read_cell_energy)
+        sense_time = np.minimum(adc.latency, p["memory.read_pulse_width"])
+        cell_energy = (p["memory.read_voltage"] ** 2 * array_model.mean_read_conductance(p, False)
+                       * sense_time * (1.0 if opts.read_cell_energy else 0.0))
     return Readout(
         drivers=periphery.line_drivers(tech, p, lines_in, lines_out, pitch, drive_voltage),
         mux=periphery.column_mux(tech, lines_out),
-        adc=adc_model.adc(tech, bits, sar),
+        adc=adc,
         adcs=adcs,
         share=share,
-        shift_add=digital.shift_add(tech, sa_width),
+        shift_add=digital.shift_add(tech, bits, input_bits),
+        cell_energy=cell_energy,
+        input_register=digital.register(tech, 1.0),
     )
 
 
@@ -225,7 +238,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                          p["accounting.gradient_accumulator_bits"],
                          p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
     wgu_adder = digital.adder(tech, acc_width)
-    wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"] + b_act)
+    wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"], b_act)
     wgu_rows, wgu_cols = p["training.wgu.rows"], p["training.wgu.cols"]
     wgu_drivers = periphery.line_drivers(tech, p, wgu_rows + wgu_cols, wgu_cols,
                                          np.sqrt(wgu_cell_f2) * tech.F, tech.vdd)

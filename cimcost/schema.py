@@ -159,6 +159,8 @@ DESCRIPTIONS: dict[str, str] = {
                                                 "bits + log2(batch)",
     "AccountingSpec.update_reads_gradient": "true: the update reads the accumulated gradient "
                                             "back from DRAM once per batch",
+    "AccountingSpec.read_cell_energy": "false: reads book no cell conduction energy "
+                                       "(NeuroSim)",
     "AccountingSpec.stash_bits_per_layer": "bits of a stashed activation; 0: in_features x "
                                            "activation bits",
     "AccountingSpec.stash_dram_transfers": "DRAM crossings of a stashed activation",

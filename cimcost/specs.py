@@ -238,6 +238,9 @@ class AccountingSpec(Strict):
     # True: the accumulated gradient is read back from DRAM once per batch for the update
     # (physically needed when gradients accumulate in DRAM); NeuroSim books no such read
     update_reads_gradient: bool = True
+    # False: a read books no cell conduction energy (NeuroSim charges the array's line
+    # capacitance, inside its ADC energy, but never V^2 G t of the cells)
+    read_cell_energy: bool = True
     # bits of a layer's stashed activation sent to DRAM; 0: in_features x activation bits.
     # NeuroSim uses IFM_H x IFM_W x Bin, i.e. 8 bits for an FC layer (channels ignored)
     stash_bits_per_layer: int = Field(default=0, ge=0)

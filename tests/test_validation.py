@@ -89,11 +89,7 @@ PHASES = ("latency.weight_gradient", "latency.weight_update")
 AREA_PARTS = ("adc", "accumulation", "other_peripheries", "interconnect", "weight_gradient_unit")
 
 # bands the model misses today (ratio measured when the mark was set); see docs/validation.md
-KNOWN_AREA_MISSES = {
-    ("depth-N10-w1024", "area.weight_gradient_unit"):
-        "0.49 at N=10: NeuroSim packs the 16,384 gradient adders against the global-buffer "
-        "height (4 tile rows -> 2.10 mm^2); cimcost's WGU is a constant 1.03 mm^2",
-}
+KNOWN_AREA_MISSES: dict[tuple[str, str], str] = {}
 
 
 def _area_params():

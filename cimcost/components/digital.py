@@ -19,11 +19,13 @@ def register(tech: Tech, width: Num) -> Cost:
     return Cost(area=unit.area, energy=unit.energy, latency=unit.latency, leakage=unit.leakage)
 
 
-def shift_add(tech: Tech, width: Num) -> Cost:
-    """Accumulates bit-serial partial sums: an adder plus an output register; action: one
-    shift-and-add of one ADC result."""
-    a = adder(tech, width)
-    r = register(tech, width)
+def shift_add(tech: Tech, sample_bits: Num, serial_bits: Num) -> Cost:
+    """Accumulates ``serial_bits`` bit-serial ADC samples of ``sample_bits`` bits: each sample is
+    added to the upper bits of the running sum (an adder one bit wider than the sample) while
+    the lower bits shift out into the rest of the register (``sample_bits + serial_bits`` bits,
+    all clocked every cycle).  Action: one shift-and-add of one sample."""
+    a = adder(tech, sample_bits + 1.0)
+    r = register(tech, sample_bits + serial_bits)
     return Cost(area=a.area + r.area, energy=a.energy + r.energy, latency=a.latency + r.latency,
                 leakage=a.leakage + r.leakage)
 
