@@ -55,6 +55,7 @@ class Options:
     feedback_matrix: str
     bus_share: str
     memory_is_sram: bool
+    memory_is_crossbar: bool  # no access device: unselected lines need an inhibit bias
     wgus: int | None
     global_buffer_cores: int | None
     tile_buffer_cores: int | None
@@ -67,6 +68,7 @@ class Options:
     buffer_tile_factor: bool = False
     update_reads_gradient: bool = True
     read_cell_energy: bool = True
+    duplicate_speedup: bool = False
     tile_search: bool = False
 
 
@@ -90,6 +92,7 @@ class Config:
             feedback_matrix=fp.training.feedback_matrix,
             bus_share=fp.interconnect.bus_share,
             memory_is_sram=self.memory.technology == "sram",
+            memory_is_crossbar=self.memory.access == "crossbar",
             wgus=None if fp.training.wgus == "auto" else int(fp.training.wgus),
             global_buffer_cores=None if fp.global_buffer.cores == "auto"
             else int(fp.global_buffer.cores),
@@ -103,6 +106,7 @@ class Config:
             buffer_tile_factor=fp.accounting.buffer_tile_factor,
             update_reads_gradient=fp.accounting.update_reads_gradient,
             read_cell_energy=fp.accounting.read_cell_energy,
+            duplicate_speedup=fp.accounting.duplicate_speedup,
             tile_search=fp.tile.size == "search",
         )
 

@@ -30,6 +30,15 @@ class PhaseCost:
         book[key] = book.get(key, 0.0) + value
 
 
+def _rounds(hw: Hardware, repeats: Num, dup: Num) -> Num:
+    """Sequential rounds for ``repeats`` input vectors on ``dup`` copies of a matrix: copies
+    take different vectors, so a single vector gains nothing.  NeuroSim's convention
+    (``accounting.duplicate_speedup``) divides the work by the copies regardless."""
+    if hw.opts.duplicate_speedup:
+        return repeats / dup
+    return np.ceil(repeats / dup)
+
+
 def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in: Num,
                 lines_out: Num, blocks_out: Num, input_bits: Num, dup: Num,
                 array_key: str, repeats: Num = 1.0) -> None:
@@ -49,7 +58,7 @@ def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in:
     pc.add("energy", "column_mux", conversions * r.mux.energy)
     pc.add("energy", "adc", conversions * r.adc.energy)
     pc.add("energy", "shift_add", conversions * r.shift_add.energy)
-    steps = input_bits * np.ceil(repeats / dup)
+    steps = input_bits * _rounds(hw, repeats, dup)
     pc.add("latency", array_key, steps * hw.cell.latency)
     pc.add("latency", "decoder_driver", steps * r.drivers.latency)
     pc.add("latency", "column_mux", steps * r.share * r.mux.latency)
@@ -64,8 +73,9 @@ def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num,
     times (output positions), ``dup`` matrix copies working in parallel."""
     pc.add("energy", "accumulation", repeats * outputs * hw.pe_tree.energy
            * np.maximum(partials - 1.0, 0.0) / np.maximum(hw.p["pe.subarray_rows"] - 1.0, 1.0))
-    pc.add("latency", "accumulation", np.ceil(repeats / dup) * np.where(
-        partials > 1, hw.pe_tree.latency + hw.tile_tree.latency, 0.0))
+    pc.add("latency", "accumulation", np.where(
+        partials > 1, _rounds(hw, repeats, dup) * hw.pe_tree.latency
+        + np.ceil(repeats / dup) * hw.tile_tree.latency, 0.0))
 
 
 def _digital_ops(pc: PhaseCost, hw: Hardware, network: Network, layer: int, share: Num) -> None:
@@ -91,6 +101,12 @@ def _buffer_access(pc: PhaseCost, hw: Hardware, bits: Num, accesses: float,
            / hw.global_buffer_cores)
 
 
+def _transfers_time(transfers: Num, wire_delay: Num, clock: Num) -> Num:
+    """Back-to-back transfers over a bus with repeaters but no pipeline latches: each one
+    takes a clock cycle or the wire's flight time, whichever is longer."""
+    return transfers * np.maximum(1.0 / clock, wire_delay)
+
+
 def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: Num = 1.0) -> None:
     """``bits`` between the global buffer and the tiles over the global bus: one buffer
     access and one bus traversal per bit, over the bus lanes wired to those tiles.
@@ -98,13 +114,13 @@ def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: N
     clock = hw.p["clock_frequency"]
     _buffer_access(pc, hw, bits, 1.0, slowdown)
     pc.add("energy", "interconnect", bits * hw.global_bus.energy)
-    pc.add("latency", "interconnect", np.ceil(bits / (hw.global_bus_width * share)) / clock
-           + hw.global_bus.latency)
+    pc.add("latency", "interconnect", _transfers_time(
+        np.ceil(bits / (hw.global_bus_width * share)), hw.global_bus.latency, clock))
     pc.add("traffic", "global_buffer", bits / 8.0)
 
 
 def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_bits: Num,
-                   along_in: Num, along_out: Num) -> None:
+                   along_in: Num, along_out: Num, positions: Num = 1.0) -> None:
     """An MVM's inputs and partial sums pass through the tile's and then the PE's register
     buffers: every bit is written and read once at each level, a line (the tile buffer's port
     width) per access, the cores of a buffer in parallel and all tiles / PEs in parallel.
@@ -119,15 +135,24 @@ def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_
         pe_in, pe_out = p["pe.subarray_rows"], p["pe.subarray_cols"]
     tiles_in, tiles_out = np.ceil(along_in / t_r), np.ceil(along_out / t_c)
     pes_in, pes_out = np.ceil(along_in / pe_in), np.ceil(along_out / pe_out)
-    for buffer, cores, blocks_in, blocks_out in (
-            (hw.tile_buffer, hw.tile_buffer_cores, tiles_in, tiles_out),
-            (hw.pe_buffer, hw.pe_buffer_cores, pes_in, pes_out)):
+    # copies of a duplicated matrix share the PE-level work (one vector per copy, or, by
+    # NeuroSim's convention, any work)
+    pe_share = _rounds(hw, positions, m.duplication) / np.maximum(positions, 1.0)
+    for buffer, cores, blocks_in, blocks_out, share in (
+            (hw.tile_buffer, hw.tile_buffer_cores, tiles_in, tiles_out, 1.0),
+            (hw.pe_buffer, hw.pe_buffer_cores, pes_in, pes_out, pe_share)):
         pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
                * buffer.energy)
         lines = np.ceil(in_bits / blocks_in / port) + np.ceil(out_bits / blocks_out / port)
-        pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores)
-    pc.add("energy", "interconnect", in_bits * tiles_out * hw.tile_bus.energy)
-    pc.add("latency", "interconnect", hw.tile_bus.latency)
+        pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores * share)
+    # inputs go out over the bus of every tile along the output side, partial sums come back
+    # over the bus of every tile along the input side; the tiles' buses work in parallel
+    pc.add("energy", "interconnect", (in_bits * tiles_out + out_bits * tiles_in)
+           * hw.tile_bus.energy)
+    transfers = (np.ceil(in_bits / tiles_in / hw.tile_bus_width)
+                 + np.ceil(out_bits / tiles_out / hw.tile_bus_width))
+    pc.add("latency", "interconnect", _transfers_time(transfers, hw.tile_bus.latency,
+                                                      p["clock_frequency"]))
 
 
 def _dram(pc: PhaseCost, hw: Hardware, bits: Num) -> None:
@@ -149,9 +174,10 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         layer = network.layers[node.layer]
         m = hw.maps[node.layer]
         share = hw.layer_share(node.layer)
-    tile_factor = 1.0
+    # NeuroSim conventions for the forward/AG activation traffic's buffer time (1 physically)
+    tile_factor = p["accounting.activation_buffer_passes"]
     if hw.opts.buffer_tile_factor and node.layer is not None:
-        tile_factor = np.ceil(hw.total_tiles / m.tiles)
+        tile_factor = tile_factor * np.ceil(hw.total_tiles / m.tiles)
     if op == "mvm":
         assert node.layer is not None
         _digital_ops(pc, hw, network, node.layer, share)
@@ -160,7 +186,8 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         # one row vector per output position (im2col)
         _move_global(pc, hw, layer.in_elements * b_act, share, tile_factor)
         _local_buffers(pc, hw, m, m.rows * b_act * positions,
-                       m.cols * (p["adc.bits"] + b_act) * positions, m.sa_rows, m.sa_cols)
+                       m.cols * (p["adc.bits"] + b_act) * positions, m.sa_rows, m.sa_cols,
+                       positions)
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
                     "memory_array", positions)
         _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
@@ -175,7 +202,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _move_global(pc, hw, layer.out_elements * b_err, share, tile_factor)
         _local_buffers(pc, hw, m, m.cols * b_err * positions,
                        m.rows * (p.get("transposed_adc.bits", p["adc.bits"]) + b_err) * positions,
-                       m.sa_cols, m.sa_rows)
+                       m.sa_cols, m.sa_rows, positions)
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
                     "memory_array", positions)
         _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)
@@ -286,12 +313,17 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
         line_writes, line_cells = m.cols * m.sa_rows, p["subarray.rows"]
     else:
         line_writes, line_cells = m.rows * m.sa_cols, p["subarray.cols"]
-    # each pulse of each pass (SET, then RESET) charges the selected line and every crossing
-    # line (to the write voltage or to the inhibit level) across the subarray
+    # each pulse of each pass (SET, then RESET) charges the selected line and the crossing
+    # lines of the cells that pass writes (half the changed ones) to the write voltage; with
+    # an access device the other crossing lines stay grounded, a crossbar holds them at the
+    # V/2 inhibit level (a quarter of the energy)
     crossing = p["subarray.rows"] + p["subarray.cols"] - line_cells
+    selected = line_cells * p["training.changed_fraction"] / 2.0
+    inhibited = np.maximum(crossing - selected, 0.0) / 4.0 if hw.opts.memory_is_crossbar else 0.0
     line_c = hw.tech.wire_c * line_cells * hw.cell_pitch
     crossing_c = line_cells * (hw.tech.wire_c * hw.cell_pitch + hw.tech.c_drain)
-    line_energy = 2.0 * pulses * (hw.forward.drivers.energy + (line_c + crossing * crossing_c)
+    line_energy = 2.0 * pulses * (hw.forward.drivers.energy + (line_c + (selected + inhibited)
+                                                               * crossing_c)
                                   * p["memory.write_voltage"] ** 2)
     pc.add("energy", "decoder_driver", line_writes * m.duplication * line_energy)
     serial = line_writes / p["training.parallel_array_writes"]

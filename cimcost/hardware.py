@@ -61,6 +61,7 @@ class Hardware:
     global_bus: Cost
     global_bus_width: Num
     tile_bus: Cost
+    tile_bus_width: Num  # lanes of a tile's bus
     dram: Cost
     wgu_arrays: list[Num]
     wgu_adc: Cost
@@ -215,8 +216,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                + pe_buffer.area)
     # inside a tile the input bits reach the PEs one bit-plane per column-mux period, so the
     # bus needs one lane per ADC-period's worth of rows rather than one per row
+    tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
-                                  tile_rows_cells / p["adc.columns_per_adc"])
+                                  tile_bus_width)
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
     tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + lanes_tile * tile_tree.area
                  + tile_buffer.area + tile_bus.area)
@@ -271,7 +273,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
         feedback = {}
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
-                  tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus, dram,
+                  tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus,
+                  tile_bus_width, dram,
                   wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
 
     # ----- area roll-up

@@ -155,12 +155,16 @@ DESCRIPTIONS: dict[str, str] = {
                                             "(NeuroSim's double-counted speed-up)",
     "AccountingSpec.buffer_tile_factor": "true: multiply forward/AG buffer time by total/layer "
                                          "tiles (NeuroSim Chip.cpp)",
+    "AccountingSpec.activation_buffer_passes": "times forward/AG activation traffic occupies "
+                                               "the global buffer (NeuroSim: 2)",
     "AccountingSpec.gradient_accumulator_bits": "bits of a gradient accumulator; 0: gradient "
                                                 "bits + log2(batch)",
     "AccountingSpec.update_reads_gradient": "true: the update reads the accumulated gradient "
                                             "back from DRAM once per batch",
     "AccountingSpec.read_cell_energy": "false: reads book no cell conduction energy "
                                        "(NeuroSim)",
+    "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "
+                                        "input vector (NeuroSim)",
     "AccountingSpec.stash_bits_per_layer": "bits of a stashed activation; 0: in_features x "
                                            "activation bits",
     "AccountingSpec.stash_dram_transfers": "DRAM crossings of a stashed activation",

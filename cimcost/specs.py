@@ -232,6 +232,9 @@ class AccountingSpec(Strict):
     # True: a layer's forward/AG global-buffer time is multiplied by ceil(total tiles / layer
     # tiles) (NeuroSim Chip.cpp, "only a part of the IC is used")
     buffer_tile_factor: bool = False
+    # times the forward/AG activation reads and writes occupy the global buffer (NeuroSim
+    # Chip.cpp books each phase's buffer read + write twice)
+    activation_buffer_passes: float = Field(default=1.0, gt=0)
     # bits of each gradient accumulator; 0: gradient precision + log2(batch).  NeuroSim reads
     # outPrecision before setting it and builds 8-bit adders.
     gradient_accumulator_bits: int = Field(default=0, ge=0, le=64)
@@ -241,6 +244,9 @@ class AccountingSpec(Strict):
     # False: a read books no cell conduction energy (NeuroSim charges the array's line
     # capacitance, inside its ADC energy, but never V^2 G t of the cells)
     read_cell_energy: bool = True
+    # True: a layer duplicated d times does its PE-level work d times faster even for a single
+    # input vector (NeuroSim Tile.cpp divides core latency by the duplication)
+    duplicate_speedup: bool = False
     # bits of a layer's stashed activation sent to DRAM; 0: in_features x activation bits.
     # NeuroSim uses IFM_H x IFM_W x Bin, i.e. 8 bits for an FC layer (channels ignored)
     stash_bits_per_layer: int = Field(default=0, ge=0)

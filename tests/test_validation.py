@@ -117,11 +117,7 @@ def test_neurosim_profile_area_components(name, key):
     assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
 
 
-KNOWN_PHASE_MISSES = {
-    ("depth-N2-w1024", "latency.activation_gradient"):
-        "1.57 at N=2: the only AG is the 1024x10 output layer, whose 8 copies NeuroSim counts as "
-        "an 8x speed-up even for one input vector; cimcost does not (one vector cannot use them)",
-}
+KNOWN_PHASE_MISSES: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.parametrize(("name", "key"), [
