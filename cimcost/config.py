@@ -69,6 +69,8 @@ class Options:
     update_reads_gradient: bool = True
     read_cell_energy: bool = True
     duplicate_speedup: bool = False
+    update_delivery: str = "chip"
+    update_delivery_per_sample: bool = False
     tile_search: bool = False
 
 
@@ -107,6 +109,8 @@ class Config:
             update_reads_gradient=fp.accounting.update_reads_gradient,
             read_cell_energy=fp.accounting.read_cell_energy,
             duplicate_speedup=fp.accounting.duplicate_speedup,
+            update_delivery=fp.accounting.update_delivery,
+            update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",
         )
 

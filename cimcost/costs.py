@@ -122,9 +122,12 @@ def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: N
 def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_bits: Num,
                    along_in: Num, along_out: Num, positions: Num = 1.0) -> None:
     """An MVM's inputs and partial sums pass through the tile's and then the PE's register
-    buffers: every bit is written and read once at each level, a line (the tile buffer's port
-    width) per access, the cores of a buffer in parallel and all tiles / PEs in parallel.
-    ``along_in`` / ``along_out``: subarray blocks along the matrix's input / output side."""
+    buffers and buses: every bit is written and read once at each level, a line (the tile
+    buffer's port width) per access, the cores of a buffer in parallel and all tiles / PEs in
+    parallel.  A block receives the inputs of its rows (so inputs are repeated once per block
+    along the output side) and sends out the partial sums of its columns (once per block along
+    the input side); each block's bus carries them between its buffer and the blocks below.
+    ``along_in`` / ``along_out``: the matrix's extent (subarrays) on the input / output side."""
     p = hw.p
     port = p["tile_buffer.port_bits"]
     t_r, t_c = tile_shape(p)
@@ -138,21 +141,21 @@ def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_
     # copies of a duplicated matrix share the PE-level work (one vector per copy, or, by
     # NeuroSim's convention, any work)
     pe_share = _rounds(hw, positions, m.duplication) / np.maximum(positions, 1.0)
-    for buffer, cores, blocks_in, blocks_out, share in (
-            (hw.tile_buffer, hw.tile_buffer_cores, tiles_in, tiles_out, 1.0),
-            (hw.pe_buffer, hw.pe_buffer_cores, pes_in, pes_out, pe_share)):
+    clock = p["clock_frequency"]
+    for buffer, cores, bus, bus_width, blocks_in, blocks_out, share in (
+            (hw.tile_buffer, hw.tile_buffer_cores, hw.tile_bus, hw.tile_bus_width,
+             tiles_in, tiles_out, 1.0),
+            (hw.pe_buffer, hw.pe_buffer_cores, hw.pe_bus, hw.pe_bus_width,
+             pes_in, pes_out, pe_share)):
         pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
                * buffer.energy)
         lines = np.ceil(in_bits / blocks_in / port) + np.ceil(out_bits / blocks_out / port)
         pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores * share)
-    # inputs go out over the bus of every tile along the output side, partial sums come back
-    # over the bus of every tile along the input side; the tiles' buses work in parallel
-    pc.add("energy", "interconnect", (in_bits * tiles_out + out_bits * tiles_in)
-           * hw.tile_bus.energy)
-    transfers = (np.ceil(in_bits / tiles_in / hw.tile_bus_width)
-                 + np.ceil(out_bits / tiles_out / hw.tile_bus_width))
-    pc.add("latency", "interconnect", _transfers_time(transfers, hw.tile_bus.latency,
-                                                      p["clock_frequency"]))
+        pc.add("energy", "interconnect", (in_bits * blocks_out + out_bits * blocks_in)
+               * bus.energy)
+        transfers = (np.ceil(in_bits / blocks_in / bus_width)
+                     + np.ceil(out_bits / blocks_out / bus_width))
+        pc.add("latency", "interconnect", _transfers_time(transfers, bus.latency, clock) * share)
 
 
 def _dram(pc: PhaseCost, hw: Hardware, bits: Num) -> None:
@@ -294,6 +297,26 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
         grad_bits = ins * outs * b_grad
         _dram(pc, hw, grad_bits)  # written out
         _dram(pc, hw, grad_bits)  # read back to accumulate
+    if hw.opts.update_delivery_per_sample:
+        _deliver_update(pc, hw, layer, m)
+
+
+def _deliver_update(pc: PhaseCost, hw: Hardware, layer: Layer, m: MatrixMap) -> None:
+    """Send the weight change (``training.update_bits`` per weight) to the arrays' write
+    drivers: out of the global buffer over the global bus (``accounting.update_delivery:
+    chip``), then through each tile's and PE's buffer and bus, every copy of a duplicated
+    matrix getting its own.  Energy only: a row's data (a few buffer lines) streams in while
+    the previous row takes its write pulses, which are far longer."""
+    p = hw.p
+    bits = float(layer.in_features) * float(layer.out_features) * p["training.update_bits"]
+    copies = bits * m.duplication
+    if hw.opts.update_delivery == "chip":
+        pc.add("energy", "buffer", bits * hw.global_buffer.energy)
+        pc.add("energy", "interconnect", bits * hw.global_bus.energy)
+        pc.add("energy", "buffer", 2.0 * copies * hw.pe_buffer.energy)
+        pc.add("energy", "interconnect", copies * hw.pe_bus.energy)
+    pc.add("energy", "buffer", 2.0 * copies * hw.tile_buffer.energy)
+    pc.add("energy", "interconnect", copies * hw.tile_bus.energy)
 
 
 def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: MatrixMap) -> None:
@@ -304,6 +327,7 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
     if hw.opts.gradient_round_trip == "dram_per_sample" and hw.opts.update_reads_gradient:
         grad_bits = float(layer.in_features) * float(layer.out_features) * p["precision.gradient"]
         _dram(pc, hw, grad_bits)
+    _deliver_update(pc, hw, layer, m)
     cells = m.rows * m.cols * p["training.changed_fraction"] * m.duplication
     pulses = p["training.update_pulses"]
     pc.add("energy", "memory_array", cells * pulses * p["memory.write_energy_per_pulse"])
@@ -317,11 +341,12 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
     # lines of the cells that pass writes (half the changed ones) to the write voltage; with
     # an access device the other crossing lines stay grounded, a crossbar holds them at the
     # V/2 inhibit level (a quarter of the energy)
-    crossing = p["subarray.rows"] + p["subarray.cols"] - line_cells
+    # one crossing line per cell of the selected line, each spanning the other dimension
+    crossing_cells = p["subarray.rows"] + p["subarray.cols"] - line_cells
     selected = line_cells * p["training.changed_fraction"] / 2.0
-    inhibited = np.maximum(crossing - selected, 0.0) / 4.0 if hw.opts.memory_is_crossbar else 0.0
+    inhibited = (line_cells - selected) / 4.0 if hw.opts.memory_is_crossbar else 0.0
     line_c = hw.tech.wire_c * line_cells * hw.cell_pitch
-    crossing_c = line_cells * (hw.tech.wire_c * hw.cell_pitch + hw.tech.c_drain)
+    crossing_c = crossing_cells * (hw.tech.wire_c * hw.cell_pitch + hw.tech.c_drain)
     line_energy = 2.0 * pulses * (hw.forward.drivers.energy + (line_c + (selected + inhibited)
                                                                * crossing_c)
                                   * p["memory.write_voltage"] ** 2)

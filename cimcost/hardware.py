@@ -62,6 +62,8 @@ class Hardware:
     global_bus_width: Num
     tile_bus: Cost
     tile_bus_width: Num  # lanes of a tile's bus
+    pe_bus: Cost
+    pe_bus_width: Num  # lanes of a PE's bus
     dram: Cost
     wgu_arrays: list[Num]
     wgu_adc: Cost
@@ -212,10 +214,15 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                       + lanes_pe * (out_width + np.log2(p["pe.subarray_rows"])))
     pe_buffer = storage.sram_buffer(tech, pe_buffer_bits, clock)
     pe_cores = np.maximum(np.ceil(pe_buffer_bits / p["tile_buffer.core_bits"]), 1.0)
+    # inside a tile (a PE) the input bits reach the PEs (subarrays) one bit-plane per
+    # column-mux period, so a bus needs one lane per ADC-period's worth of rows, not one per row
+    pe_bus_width = p["pe.subarray_rows"] * rows / p["adc.columns_per_adc"]
+    # the PE's bus runs in the upper metal layers over its own subarrays (whose wiring uses
+    # the lower ones), so unlike the tile and global trees between blocks it adds no area
+    pe_bus = interconnect.htree(tech, p["pe.subarray_rows"], p["pe.subarray_cols"],
+                                np.sqrt(sub_area), pe_bus_width)
     pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
                + pe_buffer.area)
-    # inside a tile the input bits reach the PEs one bit-plane per column-mux period, so the
-    # bus needs one lane per ADC-period's worth of rows rather than one per row
     tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
                                   tile_bus_width)
@@ -274,7 +281,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
                   tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus,
-                  tile_bus_width, dram,
+                  tile_bus_width, pe_bus, pe_bus_width, dram,
                   wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
 
     # ----- area roll-up
@@ -307,7 +314,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     leak["buffer"] = (gb_banks * global_buffer.leakage + total_tiles * tile_buffer.leakage
                       + pes * pe_buffer.leakage)
     area["interconnect"] = global_bus.area + total_tiles * tile_bus.area
-    leak["interconnect"] = global_bus.leakage + total_tiles * tile_bus.leakage
+    leak["interconnect"] = (global_bus.leakage + total_tiles * tile_bus.leakage
+                            + pes * pe_bus.leakage)
     area["wgu"] = wgu_area + 0.0 * s
     leak["wgu"] = wgu_leak + 0.0 * s
     for fb in feedback.values():

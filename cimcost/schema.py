@@ -88,6 +88,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.activation_lane": "one lane of the activation (neuron) unit",
     "Circuits.transistor_area_f2": "area of a minimum transistor in F^2",
     "Circuits.repeater_overhead": "interconnect repeater factor on wire energy and delay",
+    "Circuits.wire_activity": "fraction of bus-bit transfers that charge the wire (0 -> 1)",
     "Circuits.wire_pitch_multiple": "global wire pitch as a multiple of the local pitch",
     "Floorplan.kind": "always 'floorplan'",
     "Floorplan.name": "a label shown in reports",
@@ -163,6 +164,11 @@ DESCRIPTIONS: dict[str, str] = {
                                             "back from DRAM once per batch",
     "AccountingSpec.read_cell_energy": "false: reads book no cell conduction energy "
                                        "(NeuroSim)",
+    "AccountingSpec.update_delivery": "path of a weight change to the arrays: chip (from the "
+                                      "global buffer) or tile (tile buffer and bus only, "
+                                      "NeuroSim)",
+    "AccountingSpec.update_delivery_per_sample": "true: also book the weight-change delivery "
+                                                 "for every sample (NeuroSim's breakdown lines)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "
                                         "input vector (NeuroSim)",
     "AccountingSpec.stash_bits_per_layer": "bits of a stashed activation; 0: in_features x "

@@ -135,6 +135,17 @@ class Circuits(Strict):
         source="assumption: repeaters take about a tenth of a repeated bus's area (they set its "
                "leakage only)")
     wire_pitch_multiple: PositiveConstant
+    wire_activity: PositiveConstant = PositiveConstant(
+        value=0.25, unit="1",
+        source="uncorrelated random data: a bus bit goes 0 -> 1 (drawing C V^2) on 1/4 of "
+               "transfers")
+
+    @field_validator("wire_activity")
+    @classmethod
+    def _at_most_one(cls, v: PositiveConstant) -> PositiveConstant:
+        if v.value > 1.0:
+            raise ValueError("a switching activity is at most 1 (one charge per transfer)")
+        return v
 
 
 # ---------------------------------------------------------------------------- floorplan
@@ -213,6 +224,9 @@ class TrainingSpec(Strict):
     parallel_array_writes: int = Field(gt=0, le=1 << 20)
     update_pulses: float = Field(gt=0)
     changed_fraction: float = Field(ge=0, le=1)
+    # bits per weight sent to the arrays' write drivers for an update (1: the direction of a
+    # fixed pulse train, as NeuroSim's write path carries)
+    update_bits: float = Field(default=1.0, gt=0, le=64)
     feedback_matrix: Literal["sliced", "per_layer"] = "sliced"
     wgu_assignment: Literal["round_robin", "blocks"] = "round_robin"
     update_every: Literal["batch", "sample"] = "batch"
@@ -235,8 +249,8 @@ class AccountingSpec(Strict):
     # times the forward/AG activation reads and writes occupy the global buffer (NeuroSim
     # Chip.cpp books each phase's buffer read + write twice)
     activation_buffer_passes: float = Field(default=1.0, gt=0)
-    # bits of each gradient accumulator; 0: gradient precision + log2(batch).  NeuroSim reads
-    # outPrecision before setting it and builds 8-bit adders.
+    # bits of each gradient accumulator; 0: gradient precision + log2(batch) (NeuroSim's 20
+    # bits for 12-bit gradients and batch 200; its outPrecision bug sizes only the buffer)
     gradient_accumulator_bits: int = Field(default=0, ge=0, le=64)
     # True: the accumulated gradient is read back from DRAM once per batch for the update
     # (physically needed when gradients accumulate in DRAM); NeuroSim books no such read
@@ -247,6 +261,13 @@ class AccountingSpec(Strict):
     # True: a layer duplicated d times does its PE-level work d times faster even for a single
     # input vector (NeuroSim Tile.cpp divides core latency by the duplication)
     duplicate_speedup: bool = False
+    # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
+    # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
+    update_delivery: Literal["chip", "tile"] = "chip"
+    # True: the weight-change delivery energy is also booked for every sample, in the
+    # gradient phase (NeuroSim's buffer and interconnect lines add it per image although the
+    # arrays are written once per batch; its phase totals do not)
+    update_delivery_per_sample: bool = False
     # bits of a layer's stashed activation sent to DRAM; 0: in_features x activation bits.
     # NeuroSim uses IFM_H x IFM_W x Bin, i.e. 8 bits for an FC layer (channels ignored)
     stash_bits_per_layer: int = Field(default=0, ge=0)

@@ -14,7 +14,8 @@ def htree(tech: Tech, grid_rows: Num, grid_cols: Num, leaf_side: Num, bus_bits: 
     side; a branch carries only the lanes of the blocks below it, so the bus halves at every
     split and the wire area is ``bus_bits`` x pitch x (the sum of one segment per level).  The
     wires of the last level run over the blocks themselves and cost no extra area.  Action:
-    one bit from the root to a leaf, which travels half of each level's segment; latency: the
+    one bit from the root to a leaf, which travels half of each level's segment (charging the
+    wire on ``circuits.wire_activity`` of transfers); latency: the
     repeated-wire delay over that path."""
     levels = np.ceil(np.log2(np.maximum(grid_rows, 1.0))) + np.ceil(np.log2(np.maximum(grid_cols, 1.0)))
     width = grid_cols * leaf_side
@@ -35,7 +36,8 @@ def htree(tech: Tech, grid_rows: Num, grid_cols: Num, leaf_side: Num, bus_bits: 
     pitch = tech.wire_pitch * tech.p["circuits.wire_pitch_multiple"]
     overhead = tech.p["circuits.repeater_overhead"]
     area = bus_bits * pitch * area_length * overhead * tech.cal_area
-    energy_per_bit = tech.wire_c * path_length * tech.vdd**2 * overhead * tech.cal_energy
+    energy_per_bit = (tech.p["circuits.wire_activity"] * tech.wire_c * path_length * tech.vdd**2
+                      * overhead * tech.cal_energy)
     latency = tech.repeated_wire_delay(path_length)
     leak = tech.leakage(area / tech.F**2) * tech.p["circuits.repeater_area_fraction"]
     return Cost(area=area, energy=energy_per_bit, latency=latency, leakage=leak)

@@ -1,0 +1,97 @@
+"""Data movement physics: bus switching activity, the PE bus, delivering weight changes to the
+arrays, and the NeuroSim accounting switches that rebook them."""
+
+import pytest
+
+import cimcost
+from cimcost.errors import InputError
+
+NET = cimcost.mlp([784, 256, 10])
+NEUROSIM = "floorplans/neurosim-v2.1.yaml"
+
+
+def run(floorplan: str = "floorplans/default.yaml", rule: str = "bp", **overrides) -> dict:
+    return cimcost.estimate(NET, rule=rule, floorplan=floorplan, set=overrides).to_dict()
+
+
+def interconnect(d: dict, phase: str | None = None) -> float:
+    if phase is None:
+        return d["energy"]["breakdown"]["interconnect"]
+    return d["energy"]["by_phase"][phase]
+
+
+def test_bus_energy_is_proportional_to_switching_activity():
+    # only the wires depend on the activity: interconnect energy scales exactly with it
+    quarter = run(**{"circuits.wire_activity.value": 0.25})
+    half = run(**{"circuits.wire_activity.value": 0.5})
+    assert interconnect(half) == pytest.approx(2.0 * interconnect(quarter), rel=1e-9)
+    assert half["energy"]["breakdown"]["adc"] == pytest.approx(quarter["energy"]["breakdown"]["adc"])
+
+
+def test_activity_above_one_is_rejected():
+    with pytest.raises(InputError, match="wire_activity"):
+        run(**{"circuits.wire_activity.value": 1.5})
+
+
+def _hardware(**overrides):
+    from cimcost.config import load_config
+    from cimcost.hardware import build_hardware
+    from cimcost.rules import get_rule
+
+    cfg = load_config(overrides=overrides)
+    return build_hardware(NET, get_rule("bp"), cfg.params(), cfg.options(), [[0, 1]])
+
+
+def test_pe_bus_length_follows_the_subarray_grid():
+    # a PE of one subarray has a zero-length bus; a bigger grid of subarrays a longer one
+    assert float(_hardware(**{"pe.subarray_rows": 1, "pe.subarray_cols": 1}).pe_bus.energy) == 0.0
+    two = _hardware(**{"pe.subarray_rows": 2, "pe.subarray_cols": 2}).pe_bus
+    four = _hardware(**{"pe.subarray_rows": 4, "pe.subarray_cols": 4}).pe_bus
+    assert 0.0 < float(two.energy) < float(four.energy)
+    assert 0.0 < float(two.latency) < float(four.latency)
+    # routed over the PE's own subarrays, it adds no area
+    assert float(four.area) > 0.0
+    with_bus = run(**{"pe.subarray_rows": 4, "pe.subarray_cols": 4})
+    assert with_bus["area"]["breakdown"]["interconnect"] == pytest.approx(
+        run(**{"pe.subarray_rows": 4, "pe.subarray_cols": 4,
+               "circuits.wire_activity.value": 0.5})["area"]["breakdown"]["interconnect"])
+
+
+def update_energy(**overrides) -> float:
+    return run(**overrides)["energy"]["by_phase"]["update"]
+
+
+def test_update_energy_grows_with_the_bits_sent_per_weight():
+    one, four = update_energy(**{"training.update_bits": 1}), update_energy(
+        **{"training.update_bits": 4})
+    assert four > one
+    # delivery is linear in the bits: three extra bits cost three times the first bit's
+    zero_ish = update_energy(**{"training.update_bits": 1e-9})
+    assert four - zero_ish == pytest.approx(4.0 * (one - zero_ish), rel=1e-6)
+
+
+def test_tile_only_delivery_is_cheaper_than_the_full_path():
+    chip = update_energy(**{"accounting.update_delivery": "chip"})
+    tile = update_energy(**{"accounting.update_delivery": "tile"})
+    assert 0.0 < tile < chip
+
+
+def test_per_sample_delivery_rebooks_it_in_the_gradient_phase():
+    base = run(NEUROSIM, **{"accounting.update_delivery_per_sample": False})
+    booked = run(NEUROSIM, **{"accounting.update_delivery_per_sample": True})
+    extra = booked["energy"]["by_phase"]["grad"] - base["energy"]["by_phase"]["grad"]
+    # per sample, the gradient phase now carries what one update's delivery costs; the update
+    # phase (once per batch here) is unchanged, and the breakdown still sums to the total
+    per_update = base["energy"]["by_phase"]["update"] - run(
+        NEUROSIM, **{"accounting.update_delivery_per_sample": False,
+                     "training.update_bits": 1e-9})["energy"]["by_phase"]["update"]
+    samples = base["scope"]["samples"]
+    assert extra == pytest.approx(samples * per_update, rel=1e-6)
+    assert booked["energy"]["by_phase"]["update"] == pytest.approx(
+        base["energy"]["by_phase"]["update"])
+    assert sum(booked["energy"]["breakdown"].values()) == pytest.approx(booked["energy"]["total"])
+
+
+def test_unknown_delivery_path_is_rejected():
+    with pytest.raises(InputError, match="update_delivery"):
+        run(**{"accounting.update_delivery": "teleport"})
