@@ -69,6 +69,7 @@ class Options:
     update_reads_gradient: bool = True
     read_cell_energy: bool = True
     duplicate_speedup: bool = False
+    strip_layout: bool = False
     update_delivery: str = "chip"
     update_delivery_per_sample: bool = False
     tile_search: bool = False
@@ -109,6 +110,7 @@ class Config:
             update_reads_gradient=fp.accounting.update_reads_gradient,
             read_cell_energy=fp.accounting.read_cell_energy,
             duplicate_speedup=fp.accounting.duplicate_speedup,
+            strip_layout=fp.accounting.strip_layout,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

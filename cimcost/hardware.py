@@ -201,13 +201,40 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     tb_cores = np.maximum(tb_cores, 1.0)
     tile_buffer = storage.sram_buffer(tech, tb_cores * p["tile_buffer.core_bits"], clock)
 
-    # sizes for the interconnect: a subarray with its periphery, a PE, a tile
-    def readout_area(r: Readout | None) -> Num:
+    # layout of the digital blocks: with accounting.strip_layout a block of adders or
+    # registers is charged the whole strip along the edge of what it serves (standard cells
+    # of one height, as wide as their area makes them)
+    cell_h = p["circuits.std_cell_height_f"] * tech.F
+    adder_w = tech.area(p["circuits.adder_bit.area_f2"]) / cell_h
+    register_w = tech.area(p["circuits.register_bit.area_f2"]) / cell_h
+
+    def shift_add_area(r: Readout | None, edge: Num, sample_bits: Num, serial_bits: Num) -> Num:
+        """One subarray's shift-adds of one readout direction, along the array edge ``edge``
+        (adder bits stacked across the strip, then the registers, then a control row)."""
         if r is None:
             return 0.0
-        return r.drivers.area + r.mux.area + r.adcs * (r.adc.area + r.shift_add.area)
+        if not opts.strip_layout:
+            return r.adcs * r.shift_add.area
+        reg_bits = digital.shift_register_bits(sample_bits, serial_bits)
+        return (digital.strip_area(edge, adder_w, (sample_bits + 1.0) * cell_h, r.adcs)
+                + digital.strip_area(edge, register_w, cell_h, r.adcs * reg_bits)
+                + edge * cell_h)
 
-    sub_area = cell.area + readout_area(forward) + readout_area(transposed)
+    sa_forward = shift_add_area(forward, cols * pitch, p["adc.bits"], b_act)
+    sa_transposed = shift_add_area(transposed, rows * pitch,
+                                   p.get("transposed_adc.bits", p["adc.bits"]), b_err)
+
+    # sizes for the interconnect: a subarray with its periphery, a PE, a tile
+    def readout_area(r: Readout | None, shift_adds: Num) -> Num:
+        if r is None:
+            return 0.0
+        return r.drivers.area + r.mux.area + r.adcs * r.adc.area + shift_adds
+
+    sub_area = cell.area + readout_area(forward, sa_forward) + readout_area(transposed,
+                                                                          sa_transposed)
+    # forward and transposed reads share one set of adder trees (muxed inputs) unless the
+    # phases may overlap
+    tree_sets = 2.0 if transposed is not None and opts.phase_overlap else 1.0
     lanes_pe = p["pe.subarray_cols"] * cols / p["adc.columns_per_adc"]
     # a PE latches its input vector (all bits) and its summed outputs in register buffers
     pe_buffer_bits = (p["pe.subarray_rows"] * rows * b_act
@@ -221,13 +248,31 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     # the lower ones), so unlike the tile and global trees between blocks it adds no area
     pe_bus = interconnect.htree(tech, p["pe.subarray_rows"], p["pe.subarray_cols"],
                                 np.sqrt(sub_area), pe_bus_width)
-    pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area + lanes_pe * pe_tree.area
-               + pe_buffer.area)
+    # the PE's adder trees sit in a strip along its subarrays' width: the array plus what is
+    # laid out beside it (the transposed readout and the forward row drivers)
+    beside = forward.drivers.area + (0.0 if transposed is None else transposed.mux.area
+                                     + transposed.adcs * transposed.adc.area + sa_transposed)
+    sub_width = cols * pitch + beside / (rows * pitch)
+    if opts.strip_layout:
+        pe_trees_area = digital.strip_area(
+            sub_width, adder_w, digital.adder_tree_bits(p["pe.subarray_rows"], out_width) * cell_h,
+            lanes_pe)
+    else:
+        pe_trees_area = lanes_pe * pe_tree.area
+    pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area
+               + tree_sets * pe_trees_area + pe_buffer.area)
     tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
                                   tile_bus_width)
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
-    tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + lanes_tile * tile_tree.area
+    if opts.strip_layout:
+        tile_trees_area = digital.strip_area(
+            p["tile.pe_cols"] * np.sqrt(pe_area), adder_w,
+            digital.adder_tree_bits(p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
+            * cell_h, lanes_tile)
+    else:
+        tile_trees_area = lanes_tile * tile_tree.area
+    tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + tree_sets * tile_trees_area
                  + tile_buffer.area + tile_bus.area)
     grid_rows = np.ceil(np.sqrt(total_tiles))
     grid_cols = np.ceil(total_tiles / grid_rows)
@@ -290,23 +335,22 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     area = {k: 0.0 * s for k in AREA_KEYS}  # separate arrays: updated in place below
     leak = {k: 0.0 * s for k in AREA_KEYS}
     area["memory_array"] = s * cell.area
-    for r in (forward, transposed):
+    for r, shift_adds in ((forward, sa_forward), (transposed, sa_transposed)):
         if r is None:
             continue
         area["decoder_driver"] += s * r.drivers.area
         area["column_mux"] += s * r.mux.area
         area["adc"] += s * r.adcs * r.adc.area
-        area["shift_add"] += s * r.adcs * r.shift_add.area
+        area["shift_add"] += s * shift_adds
         leak["decoder_driver"] += s * r.drivers.leakage
         leak["column_mux"] += s * r.mux.leakage
         leak["adc"] += s * r.adcs * r.adc.leakage
         leak["shift_add"] += s * r.adcs * r.shift_add.leakage
-    directions = 2.0 if transposed is not None else 1.0
-    area["accumulation"] = directions * (pes * lanes_pe * pe_tree.area
-                                         + total_tiles * lanes_tile * tile_tree.area
-                                         + t_c * cols / p["adc.columns_per_adc"] * global_tree.area)
-    leak["accumulation"] = directions * (pes * lanes_pe * pe_tree.leakage
-                                         + total_tiles * lanes_tile * tile_tree.leakage)
+    area["accumulation"] = tree_sets * (pes * pe_trees_area + total_tiles * tile_trees_area
+                                        + t_c * cols / p["adc.columns_per_adc"] * global_tree.area)
+    # only transistors leak, not the strip's empty space
+    leak["accumulation"] = tree_sets * (pes * lanes_pe * pe_tree.leakage
+                                        + total_tiles * lanes_tile * tile_tree.leakage)
     area["activation"] = activation.area
     leak["activation"] = activation.leakage
     area["buffer"] = (gb_banks * global_buffer.area + total_tiles * tile_buffer.area
@@ -319,7 +363,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     area["wgu"] = wgu_area + 0.0 * s
     leak["wgu"] = wgu_leak + 0.0 * s
     for fb in feedback.values():
-        area["feedback_array"] += fb.subarrays * (cell.area + readout_area(forward))
+        area["feedback_array"] += fb.subarrays * (cell.area + readout_area(forward, sa_forward))
         leak["feedback_array"] += fb.subarrays * (forward.drivers.leakage + forward.adcs
                                                   * (forward.adc.leakage
                                                      + forward.shift_add.leakage))

@@ -88,6 +88,7 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.activation_lane": "one lane of the activation (neuron) unit",
     "Circuits.transistor_area_f2": "area of a minimum transistor in F^2",
     "Circuits.repeater_overhead": "interconnect repeater factor on wire energy and delay",
+    "Circuits.std_cell_height_f": "height of a standard cell row, in feature sizes",
     "Circuits.wire_activity": "fraction of bus-bit transfers that charge the wire (0 -> 1)",
     "Circuits.wire_pitch_multiple": "global wire pitch as a multiple of the local pitch",
     "Floorplan.kind": "always 'floorplan'",
@@ -169,6 +170,8 @@ DESCRIPTIONS: dict[str, str] = {
                                       "NeuroSim)",
     "AccountingSpec.update_delivery_per_sample": "true: also book the weight-change delivery "
                                                  "for every sample (NeuroSim's breakdown lines)",
+    "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
+                                   "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "
                                         "input vector (NeuroSim)",
     "AccountingSpec.stash_bits_per_layer": "bits of a stashed activation; 0: in_features x "

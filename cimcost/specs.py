@@ -135,6 +135,10 @@ class Circuits(Strict):
         source="assumption: repeaters take about a tenth of a repeated bus's area (they set its "
                "leakage only)")
     wire_pitch_multiple: PositiveConstant
+    std_cell_height_f: PositiveConstant = PositiveConstant(
+        value=28.0, unit="F",
+        source="NeuroSim V2.1 constant.h MAX_TRANSISTOR_HEIGHT: every standard cell is 28 F "
+               "tall")
     wire_activity: PositiveConstant = PositiveConstant(
         value=0.25, unit="1",
         source="uncorrelated random data: a bus bit goes 0 -> 1 (drawing C V^2) on 1/4 of "
@@ -261,6 +265,10 @@ class AccountingSpec(Strict):
     # True: a layer duplicated d times does its PE-level work d times faster even for a single
     # input vector (NeuroSim Tile.cpp divides core latency by the duplication)
     duplicate_speedup: bool = False
+    # True: a block of adders or registers serving a subarray, PE or tile is charged the whole
+    # strip along that block's edge, empty space included (NeuroSim's CalculateArea with a
+    # pinned width or height); False: the cells' own area
+    strip_layout: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"
