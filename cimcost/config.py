@@ -70,6 +70,7 @@ class Options:
     read_cell_energy: bool = True
     duplicate_speedup: bool = False
     strip_layout: bool = False
+    wgu_used_cell_scaling: bool = False
     update_delivery: str = "chip"
     update_delivery_per_sample: bool = False
     tile_search: bool = False
@@ -111,6 +112,7 @@ class Config:
             read_cell_energy=fp.accounting.read_cell_energy,
             duplicate_speedup=fp.accounting.duplicate_speedup,
             strip_layout=fp.accounting.strip_layout,
+            wgu_used_cell_scaling=fp.accounting.wgu_used_cell_scaling,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

@@ -275,8 +275,14 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
     if hw.stashed_input and hw.opts.stash == "dram":
         _dram(pc, hw, _stash_bits(hw, layer) * p["accounting.stash_dram_transfers"] / 2.0)
     _move_global(pc, hw, layer.in_elements * b_act + layer.out_elements * b_err, share)
+    # NeuroSim scales the unit's read and write energy by the fraction of its cells holding
+    # data (one row per position), although every array it counts is read in full
+    scale = 1.0
+    if hw.opts.wgu_used_cell_scaling:
+        scale = (ins * b_act * np.minimum(layer.positions, p["training.wgu.rows"])
+                 / (arrays * p["training.wgu.cols"] * p["training.wgu.rows"]))
     # write h (unrolled, one row per position) into the WGU arrays
-    pc.add("energy", "wgu", ins * layer.positions * b_act * hw.wgu_cell_write)
+    pc.add("energy", "wgu", ins * layer.positions * b_act * hw.wgu_cell_write * scale)
     # compute: each error element is applied bit-serially to the rows and every activation
     # bit column is converted; spare array capacity holds copies of h that take other errors
     conversions = ins * outs * b_act * b_err * row_blocks
@@ -287,7 +293,10 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
     steps = passes * np.ceil(outs / copies) * b_err * p["training.wgu.rows_per_adc"]
     if hw.opts.wgu_speedup_by_arrays:
         steps = steps / arrays
-    pc.add("energy", "wgu", conversions * hw.wgu_adc.energy)
+    if hw.opts.wgu_used_cell_scaling:
+        # ... and counts a conversion per column of a mux group (rows_per_adc per ADC)
+        conversions = conversions * p["training.wgu.rows_per_adc"]
+    pc.add("energy", "wgu", conversions * (hw.wgu_adc.energy + hw.wgu_shift_add.energy) * scale)
     pc.add("latency", "wgu", steps * hw.wgu_adc.latency)
     # accumulate across the batch
     adds = ins * outs

@@ -69,6 +69,7 @@ class Hardware:
     wgu_adc: Cost
     wgu_adcs_per_array: Num
     wgu_adder: Cost
+    wgu_shift_add: Cost  # one shift-add of one WGU conversion
     wgu_cell_write: Num  # energy per bit written into a WGU array
     total_tiles: Num
     stashed_input: bool = False
@@ -327,7 +328,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
                   tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus,
                   tile_bus_width, pe_bus, pe_bus_width, dram,
-                  wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_cell_write, total_tiles)
+                  wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_shift, wgu_cell_write,
+                  total_tiles)
 
     # ----- area roll-up
     s = hw.subarrays

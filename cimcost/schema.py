@@ -170,6 +170,8 @@ DESCRIPTIONS: dict[str, str] = {
                                       "NeuroSim)",
     "AccountingSpec.update_delivery_per_sample": "true: also book the weight-change delivery "
                                                  "for every sample (NeuroSim's breakdown lines)",
+    "AccountingSpec.wgu_used_cell_scaling": "true: WGU energy x used-cell fraction, "
+                                            "conversions x rows per ADC (NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

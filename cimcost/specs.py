@@ -269,6 +269,10 @@ class AccountingSpec(Strict):
     # strip along that block's edge, empty space included (NeuroSim's CalculateArea with a
     # pinned width or height); False: the cells' own area
     strip_layout: bool = False
+    # True: the WGU's read and write energy is multiplied by the fraction of its cells that
+    # hold data and its conversions are counted once per column of a mux group (NeuroSim
+    # Chip.cpp actualUsedArray and WeightGradientUnit.cpp; 1/128 x 8 for a 1024-wide FC layer)
+    wgu_used_cell_scaling: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

@@ -95,3 +95,20 @@ def test_per_sample_delivery_rebooks_it_in_the_gradient_phase():
 def test_unknown_delivery_path_is_rejected():
     with pytest.raises(InputError, match="update_delivery"):
         run(**{"accounting.update_delivery": "teleport"})
+
+
+def test_strip_layout_charges_empty_space_but_not_its_leakage():
+    packed = run(NEUROSIM, **{"accounting.strip_layout": False})
+    strips = run(NEUROSIM, **{"accounting.strip_layout": True})
+    for key in ("accumulation", "shift_add"):
+        assert strips["area"]["breakdown"][key] > packed["area"]["breakdown"][key]
+    assert strips["energy"]["breakdown"]["leakage"] == pytest.approx(
+        packed["energy"]["breakdown"]["leakage"], rel=0.05)
+
+
+def test_wgu_used_cell_scaling_shrinks_only_the_wgu_energy():
+    physical = run(NEUROSIM, **{"accounting.wgu_used_cell_scaling": False})
+    scaled = run(NEUROSIM, **{"accounting.wgu_used_cell_scaling": True})
+    assert scaled["energy"]["breakdown"]["wgu"] < physical["energy"]["breakdown"]["wgu"]
+    assert scaled["energy"]["breakdown"]["dram"] == pytest.approx(
+        physical["energy"]["breakdown"]["dram"])

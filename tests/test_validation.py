@@ -117,6 +117,17 @@ def test_neurosim_profile_area_components(name, key):
     assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
 
 
+ENERGY_PARTS = ("adc", "accumulation", "synaptic_array_wo_adc_and_other_periphery", "buffer",
+                "interconnect", "weight_gradient_calculation", "weight_update", "dram")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("part", ENERGY_PARTS)
+def test_neurosim_profile_energy_components(name, part):
+    r = ratios(name, NEUROSIM)[f"energy.{part}"]
+    assert 0.5 <= r <= 1.5, f"{name}: energy {part} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
+
+
 KNOWN_PHASE_MISSES: dict[tuple[str, str], str] = {}
 
 
