@@ -127,7 +127,7 @@ def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_
     parallel.  A block receives the inputs of its rows (so inputs are repeated once per block
     along the output side) and sends out the partial sums of its columns (once per block along
     the input side); each block's bus carries them between its buffer and the blocks below.
-    ``along_in`` / ``along_out``: the matrix's extent (subarrays) on the input / output side."""
+    ``along_in`` / ``along_out``: subarray blocks along the matrix's input / output side."""
     p = hw.p
     port = p["tile_buffer.port_bits"]
     t_r, t_c = tile_shape(p)
@@ -321,11 +321,14 @@ def _deliver_update(pc: PhaseCost, hw: Hardware, layer: Layer, m: MatrixMap) -> 
     copies = bits * m.duplication
     if hw.opts.update_delivery == "chip":
         pc.add("energy", "buffer", bits * hw.global_buffer.energy)
+        pc.add("traffic", "global_buffer", bits / 8.0)
         pc.add("energy", "interconnect", bits * hw.global_bus.energy)
+    pc.add("energy", "buffer", 2.0 * copies * hw.tile_buffer.energy)
+    pc.add("traffic", "tile_buffer", copies / 8.0)
+    pc.add("energy", "interconnect", copies * hw.tile_bus.energy)
+    if hw.opts.update_delivery == "chip":
         pc.add("energy", "buffer", 2.0 * copies * hw.pe_buffer.energy)
         pc.add("energy", "interconnect", copies * hw.pe_bus.energy)
-    pc.add("energy", "buffer", 2.0 * copies * hw.tile_buffer.energy)
-    pc.add("energy", "interconnect", copies * hw.tile_bus.energy)
 
 
 def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: MatrixMap) -> None:
@@ -347,10 +350,10 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
     else:
         line_writes, line_cells = m.rows * m.sa_cols, p["subarray.cols"]
     # each pulse of each pass (SET, then RESET) charges the selected line and the crossing
-    # lines of the cells that pass writes (half the changed ones) to the write voltage; with
-    # an access device the other crossing lines stay grounded, a crossbar holds them at the
-    # V/2 inhibit level (a quarter of the energy)
-    # one crossing line per cell of the selected line, each spanning the other dimension
+    # lines (one per cell of the selected line, spanning the other dimension) of the cells that
+    # pass writes (half the changed ones) to the write voltage; with an access device the other
+    # crossing lines stay grounded, a crossbar holds them at the V/2 inhibit level (a quarter
+    # of the energy)
     crossing_cells = p["subarray.rows"] + p["subarray.cols"] - line_cells
     selected = line_cells * p["training.changed_fraction"] / 2.0
     inhibited = (line_cells - selected) / 4.0 if hw.opts.memory_is_crossbar else 0.0

@@ -254,25 +254,24 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     beside = forward.drivers.area + (0.0 if transposed is None else transposed.mux.area
                                      + transposed.adcs * transposed.adc.area + sa_transposed)
     sub_width = cols * pitch + beside / (rows * pitch)
-    if opts.strip_layout:
-        pe_trees_area = digital.strip_area(
-            sub_width, adder_w, digital.adder_tree_bits(p["pe.subarray_rows"], out_width) * cell_h,
-            lanes_pe)
-    else:
-        pe_trees_area = lanes_pe * pe_tree.area
+
+    def trees_area(tree: Cost, lanes: Num, edge: Num, inputs: Num, width: Num) -> Num:
+        """``lanes`` adder trees: their cells, or (strip_layout) a strip along ``edge`` with one
+        tree per adder-bit width, each as tall as its full-adder bits."""
+        if not opts.strip_layout:
+            return lanes * tree.area
+        return digital.strip_area(edge, adder_w, digital.adder_tree_bits(inputs, width) * cell_h,
+                                  lanes)
+
+    pe_trees_area = trees_area(pe_tree, lanes_pe, sub_width, p["pe.subarray_rows"], out_width)
     pe_area = (p["pe.subarray_rows"] * p["pe.subarray_cols"] * sub_area
                + tree_sets * pe_trees_area + pe_buffer.area)
     tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
                                   tile_bus_width)
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
-    if opts.strip_layout:
-        tile_trees_area = digital.strip_area(
-            p["tile.pe_cols"] * np.sqrt(pe_area), adder_w,
-            digital.adder_tree_bits(p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
-            * cell_h, lanes_tile)
-    else:
-        tile_trees_area = lanes_tile * tile_tree.area
+    tile_trees_area = trees_area(tile_tree, lanes_tile, p["tile.pe_cols"] * np.sqrt(pe_area),
+                                 p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
     tile_area = (p["tile.pe_rows"] * p["tile.pe_cols"] * pe_area + tree_sets * tile_trees_area
                  + tile_buffer.area + tile_bus.area)
     grid_rows = np.ceil(np.sqrt(total_tiles))

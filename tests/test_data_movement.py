@@ -112,3 +112,10 @@ def test_wgu_used_cell_scaling_shrinks_only_the_wgu_energy():
     assert scaled["energy"]["breakdown"]["wgu"] < physical["energy"]["breakdown"]["wgu"]
     assert scaled["energy"]["breakdown"]["dram"] == pytest.approx(
         physical["energy"]["breakdown"]["dram"])
+
+
+def test_weight_change_delivery_is_booked_as_buffer_traffic():
+    one = run(**{"training.update_bits": 1})["traffic"]
+    four = run(**{"training.update_bits": 4})["traffic"]
+    assert four["by_phase"]["update"] > one["by_phase"]["update"] > 0.0
+    assert sum(four["breakdown"].values()) == pytest.approx(four["total"])
