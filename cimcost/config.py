@@ -71,6 +71,7 @@ class Options:
     duplicate_speedup: bool = False
     strip_layout: bool = False
     wgu_used_cell_scaling: bool = False
+    pe_register_clocking: bool = False
     update_delivery: str = "chip"
     update_delivery_per_sample: bool = False
     tile_search: bool = False
@@ -113,6 +114,7 @@ class Config:
             duplicate_speedup=fp.accounting.duplicate_speedup,
             strip_layout=fp.accounting.strip_layout,
             wgu_used_cell_scaling=fp.accounting.wgu_used_cell_scaling,
+            pe_register_clocking=fp.accounting.pe_register_clocking,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

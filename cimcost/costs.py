@@ -119,6 +119,28 @@ def _move_global(pc: PhaseCost, hw: Hardware, bits: Num, share: Num, slowdown: N
     pc.add("traffic", "global_buffer", bits / 8.0)
 
 
+def _pe_register_banks(hw: Hardware, m: MatrixMap, positions: Num) -> Num:
+    """NeuroSim's PE register-bank energy for one forward read of ``m`` (its convention,
+    ``accounting.pe_register_clocking``; ProcessingUnit.cpp).  The input bank (input bits x
+    subarray rows flip-flops) is clocked in full once per matrix row each PE holds, and the
+    output bank (one adder-tree result per ADC of a subarray row) once per output bit of each
+    column; each clock also moves one vector's data (the input bits of every position, up to
+    the bank's size).  Physically each bit is latched once: ``_local_buffers``."""
+    p = hw.p
+    b_in, adc_bits = p["precision.activation"], p["adc.bits"]
+    clock_e = hw.forward.input_register.energy * p["circuits.register_clock_fraction"]
+    data_e = hw.forward.input_register.energy - clock_e
+    stages = np.ceil(np.log2(np.maximum(p["pe.subarray_rows"], 1.0)))
+    in_bank = b_in * p["subarray.rows"]
+    out_bank = p["subarray.cols"] / p["adc.columns_per_adc"] * (adc_bits + b_in + stages)
+    pes_in = np.ceil(m.sa_rows / p["pe.subarray_rows"])
+    pes_out = np.ceil(m.sa_cols / p["pe.subarray_cols"])
+    in_clocks = m.rows * pes_out
+    out_clocks = m.cols / cells_per_weight(p) * pes_in * (adc_bits + b_in + 1.0)
+    return (in_clocks * (clock_e * in_bank + data_e * np.minimum(b_in * positions, in_bank))
+            + out_clocks * (clock_e * out_bank + data_e * np.minimum(positions, out_bank)))
+
+
 def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_bits: Num,
                    along_in: Num, along_out: Num, positions: Num = 1.0) -> None:
     """An MVM's inputs and partial sums pass through the tile's and then the PE's register
@@ -147,8 +169,11 @@ def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_
              tiles_in, tiles_out, 1.0),
             (hw.pe_buffer, hw.pe_buffer_cores, hw.pe_bus, hw.pe_bus_width,
              pes_in, pes_out, pe_share)):
-        pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
-               * buffer.energy)
+        if buffer is hw.pe_buffer and hw.opts.pe_register_clocking:
+            pc.add("energy", "buffer", _pe_register_banks(hw, m, positions))
+        else:
+            pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
+                   * buffer.energy)
         lines = np.ceil(in_bits / blocks_in / port) + np.ceil(out_bits / blocks_out / port)
         pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores * share)
         pc.add("energy", "interconnect", (in_bits * blocks_out + out_bits * blocks_in)

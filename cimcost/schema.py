@@ -89,6 +89,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.transistor_area_f2": "area of a minimum transistor in F^2",
     "Circuits.repeater_overhead": "interconnect repeater factor on wire energy and delay",
     "Circuits.std_cell_height_f": "height of a standard cell row, in feature sizes",
+    "Circuits.register_clock_fraction": "share of a clocked flip-flop's energy drawn by its "
+                                        "clock path (the rest moves the data)",
     "Circuits.wire_activity": "fraction of bus-bit transfers that charge the wire (0 -> 1)",
     "Circuits.wire_pitch_multiple": "global wire pitch as a multiple of the local pitch",
     "Floorplan.kind": "always 'floorplan'",
@@ -172,6 +174,9 @@ DESCRIPTIONS: dict[str, str] = {
                                                  "for every sample (NeuroSim's breakdown lines)",
     "AccountingSpec.wgu_used_cell_scaling": "true: WGU energy x used-cell fraction, "
                                             "conversions x rows per ADC (NeuroSim)",
+    "AccountingSpec.pe_register_clocking": "true: a PE's register banks are clocked in full "
+                                           "per matrix row and per output column bit "
+                                           "(NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

@@ -143,12 +143,16 @@ class Circuits(Strict):
         value=0.25, unit="1",
         source="uncorrelated random data: a bus bit goes 0 -> 1 (drawing C V^2) on 1/4 of "
                "transfers")
+    register_clock_fraction: PositiveConstant = PositiveConstant(
+        value=0.625, unit="1",
+        source="NeuroSim V2.1 DFF.cpp: the clock inverters and transmission gates take 1.70 of "
+               "the 2.72 fJ a clocked flip-flop draws at 32 nm; the data path the rest")
 
-    @field_validator("wire_activity")
+    @field_validator("wire_activity", "register_clock_fraction")
     @classmethod
     def _at_most_one(cls, v: PositiveConstant) -> PositiveConstant:
         if v.value > 1.0:
-            raise ValueError("a switching activity is at most 1 (one charge per transfer)")
+            raise ValueError("a switching activity or energy share is at most 1")
         return v
 
 
@@ -273,6 +277,11 @@ class AccountingSpec(Strict):
     # hold data and its conversions are counted once per column of a mux group (NeuroSim
     # Chip.cpp actualUsedArray and WeightGradientUnit.cpp; 1/128 x 8 for a 1024-wide FC layer)
     wgu_used_cell_scaling: bool = False
+    # True: a PE's input and output register banks are clocked in full once per matrix row the
+    # PE holds and once per output bit of each of its columns, and the transposed read books
+    # the forward read's banks again (NeuroSim ProcessingUnit.cpp passes DFF::CalculatePower
+    # the rows / column bits as its number of reads); False: each bit is latched once
+    pe_register_clocking: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

@@ -119,3 +119,44 @@ def test_weight_change_delivery_is_booked_as_buffer_traffic():
     four = run(**{"training.update_bits": 4})["traffic"]
     assert four["by_phase"]["update"] > one["by_phase"]["update"] > 0.0
     assert sum(four["breakdown"].values()) == pytest.approx(four["total"])
+
+
+def _neurosim_hardware(**overrides):
+    from cimcost.config import load_config
+    from cimcost.hardware import build_hardware
+    from cimcost.rules import get_rule
+
+    cfg = load_config(NEUROSIM, overrides=overrides)
+    return build_hardware(NET, get_rule("bp"), cfg.params(), cfg.options(), [[0, 1]])
+
+
+def test_neurosim_register_bank_clocking_hand_computed():
+    from cimcost.costs import _pe_register_banks
+
+    # 128x128 subarrays, 4x4 per PE, 8 columns per ADC, 6-bit ADC, 8-bit inputs, one cell per
+    # weight: input bank 8 x 128 = 1024 flip-flops, output bank 16 x (6 + 8 + 2) = 256; the
+    # 784 x 256 layer spans 7 x 2 subarrays = 2 PEs along its rows and 1 along its columns,
+    # so the input bank is clocked 784 x 1 times and the output bank 256 x 2 x 15 times
+    hw = _neurosim_hardware()
+    bit = float(hw.forward.input_register.energy)
+    clock, data = 0.625 * bit, 0.375 * bit
+    expected = 784 * (clock * 1024 + data * 8) + 256 * 2 * 15 * (clock * 256 + data * 1)
+    assert float(_pe_register_banks(hw, hw.maps[0], 1.0)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_register_bank_clocking_rebooks_only_the_buffer_energy():
+    latched = run(NEUROSIM, **{"accounting.pe_register_clocking": False})
+    clocked = run(NEUROSIM, **{"accounting.pe_register_clocking": True})
+    assert clocked["energy"]["breakdown"]["buffer"] > latched["energy"]["breakdown"]["buffer"]
+    for key in ("adc", "accumulation", "interconnect", "dram", "memory_array"):
+        assert clocked["energy"]["breakdown"][key] == pytest.approx(
+            latched["energy"]["breakdown"][key])
+    assert clocked["latency"]["total"] == pytest.approx(latched["latency"]["total"])
+    # a wider ADC word widens the output bank, clocked once per output bit: more energy
+    wider = run(NEUROSIM, **{"accounting.pe_register_clocking": True, "adc.bits": 8})
+    assert wider["energy"]["by_phase"]["forward"] > clocked["energy"]["by_phase"]["forward"]
+
+
+def test_register_clock_fraction_above_one_is_rejected():
+    with pytest.raises(InputError, match="register_clock_fraction"):
+        run(**{"circuits.register_clock_fraction.value": 1.2})

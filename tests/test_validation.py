@@ -118,7 +118,9 @@ def test_neurosim_profile_area_components(name, key):
 
 
 ENERGY_PARTS = ("adc", "accumulation", "synaptic_array_wo_adc_and_other_periphery", "buffer",
-                "interconnect", "weight_gradient_calculation", "weight_update", "dram")
+                "interconnect", "weight_gradient_calculation", "weight_update", "dram",
+                "phase forward", "phase activation_gradient", "phase weight_gradient",
+                "phase weight_update")
 
 
 @pytest.mark.parametrize("name", NAMES)
