@@ -72,6 +72,8 @@ class Options:
     strip_layout: bool = False
     wgu_used_cell_scaling: bool = False
     pe_register_clocking: bool = False
+    global_buffer_at_edge: bool = False
+    local_buffers_at_edge: bool = True
     update_delivery: str = "chip"
     update_delivery_per_sample: bool = False
     tile_search: bool = False
@@ -96,6 +98,8 @@ class Config:
             stash=fp.training.stash,
             feedback_matrix=fp.training.feedback_matrix,
             bus_share=fp.interconnect.bus_share,
+            global_buffer_at_edge=fp.interconnect.global_buffer_position == "edge",
+            local_buffers_at_edge=fp.interconnect.local_buffer_position == "edge",
             memory_is_sram=self.memory.technology == "sram",
             memory_is_crossbar=self.memory.access == "crossbar",
             wgus=None if fp.training.wgus == "auto" else int(fp.training.wgus),

@@ -248,7 +248,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     # the PE's bus runs in the upper metal layers over its own subarrays (whose wiring uses
     # the lower ones), so unlike the tile and global trees between blocks it adds no area
     pe_bus = interconnect.htree(tech, p["pe.subarray_rows"], p["pe.subarray_cols"],
-                                np.sqrt(sub_area), pe_bus_width)
+                                np.sqrt(sub_area), pe_bus_width, opts.local_buffers_at_edge)
     # the PE's adder trees sit in a strip along its subarrays' width: the array plus what is
     # laid out beside it (the transposed readout and the forward row drivers)
     beside = forward.drivers.area + (0.0 if transposed is None else transposed.mux.area
@@ -268,7 +268,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                + tree_sets * pe_trees_area + pe_buffer.area)
     tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
-                                  tile_bus_width)
+                                  tile_bus_width, opts.local_buffers_at_edge)
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
     tile_trees_area = trees_area(tile_tree, lanes_tile, p["tile.pe_cols"] * np.sqrt(pe_area),
                                  p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
@@ -276,7 +276,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                  + tile_buffer.area + tile_bus.area)
     grid_rows = np.ceil(np.sqrt(total_tiles))
     grid_cols = np.ceil(total_tiles / grid_rows)
-    global_bus = interconnect.htree(tech, grid_rows, grid_cols, np.sqrt(tile_area), bus_width)
+    global_bus = interconnect.htree(tech, grid_rows, grid_cols, np.sqrt(tile_area), bus_width,
+                                    opts.global_buffer_at_edge)
 
     activation = digital.activation_unit(tech, bus_width / b_act)
     dram = storage.dram(p)

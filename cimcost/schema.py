@@ -87,7 +87,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.buffer_bit": "one bit of a register-file buffer core",
     "Circuits.activation_lane": "one lane of the activation (neuron) unit",
     "Circuits.transistor_area_f2": "area of a minimum transistor in F^2",
-    "Circuits.repeater_overhead": "interconnect repeater factor on wire energy and delay",
+    "Circuits.repeater_overhead": "routing-area factor of a repeated bus over its bare wire pitch",
+    "Circuits.repeater_energy_overhead": "repeated-bus energy over the bare wire's",
     "Circuits.std_cell_height_f": "height of a standard cell row, in feature sizes",
     "Circuits.register_clock_fraction": "share of a clocked flip-flop's energy drawn by its "
                                         "clock path (the rest moves the data)",
@@ -131,6 +132,10 @@ DESCRIPTIONS: dict[str, str] = {
     "BufferSpec.channels": "shared: one bank; per_wgu: one bank per weight-gradient unit",
     "InterconnectSpec.max_global_bus_width": "widest bus of the H-tree (bits)",
     "InterconnectSpec.bus_share": "tiles: the bus is shared by the tiles of a layer; whole: by the chip",
+    "InterconnectSpec.global_buffer_position": "center: the global buffer at the global H-tree's "
+                                               "root; edge: beside the tile grid, with a trunk",
+    "InterconnectSpec.local_buffer_position": "edge: tile / PE buffers beside their PEs / "
+                                              "subarrays, with a trunk to the root; center: at it",
     "DRAMSpec.name": "a label (HBM2, DDR4, ...)",
     "WGUSpec.rows": "rows of one weight-gradient unit array",
     "WGUSpec.cols": "columns of one WGU array",

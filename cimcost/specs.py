@@ -135,6 +135,11 @@ class Circuits(Strict):
         source="assumption: repeaters take about a tenth of a repeated bus's area (they set its "
                "leakage only)")
     wire_pitch_multiple: PositiveConstant
+    repeater_energy_overhead: PositiveConstant = PositiveConstant(
+        value=1.36, unit="1",
+        source="NeuroSim V2.1 HTree.cpp: repeaters sized for 10 % delay tolerance add their "
+               "capacitance to the 0.2 fF/um wire; its H-tree energies, 97.6 fJ per bit per "
+               "1.77 mm tile side at activity 1/4 and 0.9 V, are 0.272 fF/um")
     std_cell_height_f: PositiveConstant = PositiveConstant(
         value=28.0, unit="F",
         source="NeuroSim V2.1 constant.h MAX_TRANSISTOR_HEIGHT: every standard cell is 28 F "
@@ -206,6 +211,12 @@ class BufferSpec(Strict):
 class InterconnectSpec(Strict):
     max_global_bus_width: int = Field(gt=0, le=1 << 20)
     bus_share: Literal["tiles", "whole"] = "tiles"
+    # where a buffer sits relative to the grid of blocks its H-tree feeds: beside the grid
+    # (a trunk of the full bus runs from it to the tree's root) or at the root.  Tile and PE
+    # buffers are blocks beside their PEs / subarrays; the global buffer, shared by all
+    # tiles, at the centre of the tile grid by default
+    global_buffer_position: Literal["edge", "center"] = "center"
+    local_buffer_position: Literal["edge", "center"] = "edge"
 
 
 class DRAMSpec(Strict):

@@ -43,8 +43,11 @@ def _hardware(**overrides):
 
 
 def test_pe_bus_length_follows_the_subarray_grid():
-    # a PE of one subarray has a zero-length bus; a bigger grid of subarrays a longer one
-    assert float(_hardware(**{"pe.subarray_rows": 1, "pe.subarray_cols": 1}).pe_bus.energy) == 0.0
+    # a PE of one subarray with its buffer at the root has a zero-length bus; a bigger grid
+    # of subarrays a longer one
+    assert float(_hardware(**{"pe.subarray_rows": 1, "pe.subarray_cols": 1,
+                              "interconnect.local_buffer_position": "center"}
+                           ).pe_bus.energy) == 0.0
     two = _hardware(**{"pe.subarray_rows": 2, "pe.subarray_cols": 2}).pe_bus
     four = _hardware(**{"pe.subarray_rows": 4, "pe.subarray_cols": 4}).pe_bus
     assert 0.0 < float(two.energy) < float(four.energy)
@@ -160,3 +163,33 @@ def test_register_bank_clocking_rebooks_only_the_buffer_energy():
 def test_register_clock_fraction_above_one_is_rejected():
     with pytest.raises(InputError, match="register_clock_fraction"):
         run(**{"circuits.register_clock_fraction.value": 1.2})
+
+
+def _tree(rows: float, cols: float, from_edge: bool):
+    from cimcost.components import interconnect
+    from cimcost.components.base import Tech
+    from cimcost.config import load_config
+
+    return interconnect.htree(Tech(load_config().params()), rows, cols, 1e-3, 256, from_edge)
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(1, 1), (2, 2), (3, 2), (4, 3), (1, 4)])
+def test_buffer_at_the_edge_adds_a_trunk_of_half_the_shorter_side(rows, cols):
+    # the trunk runs from the grid's longer edge to the root: half the shorter side, full
+    # bus width; it lengthens the path of every bit by exactly that
+    centre, edge = _tree(rows, cols, False), _tree(rows, cols, True)
+    trunk = min(rows, cols) * 1e-3 / 2.0
+    per_length = float(_tree(1, 2, False).energy) / 0.5e-3  # a 1x2 tree: one half-side path
+    assert float(edge.energy - centre.energy) == pytest.approx(per_length * trunk, rel=1e-9)
+    area_per_length = float(_tree(1, 2, True).area - _tree(1, 2, False).area) / 0.5e-3
+    assert float(edge.area - centre.area) == pytest.approx(area_per_length * trunk, rel=1e-9)
+    assert float(edge.latency) > float(centre.latency)
+
+
+def test_buffer_positions_are_validated():
+    with pytest.raises(InputError, match="global_buffer_position"):
+        run(**{"interconnect.global_buffer_position": "corner"})
+    edge = run(**{"interconnect.global_buffer_position": "edge"})
+    centre = run(**{"interconnect.global_buffer_position": "center"})
+    assert interconnect(edge) > interconnect(centre)
+    assert edge["area"]["breakdown"]["interconnect"] > centre["area"]["breakdown"]["interconnect"]
