@@ -72,6 +72,7 @@ class Options:
     strip_layout: bool = False
     wgu_used_cell_scaling: bool = False
     pe_register_clocking: bool = False
+    full_subarray_lines: bool = False
     global_buffer_at_edge: bool = False
     local_buffers_at_edge: bool = True
     update_delivery: str = "chip"
@@ -119,6 +120,7 @@ class Config:
             strip_layout=fp.accounting.strip_layout,
             wgu_used_cell_scaling=fp.accounting.wgu_used_cell_scaling,
             pe_register_clocking=fp.accounting.pe_register_clocking,
+            full_subarray_lines=fp.accounting.full_subarray_lines,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

@@ -40,22 +40,29 @@ def _rounds(hw: Hardware, repeats: Num, dup: Num) -> Num:
 
 
 def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in: Num,
-                lines_out: Num, blocks_out: Num, input_bits: Num, dup: Num,
+                lines_out: Num, blocks_in: Num, blocks_out: Num, input_bits: Num, dup: Num,
                 array_key: str, repeats: Num = 1.0) -> None:
     """``repeats`` bit-serial analog MVMs (one per output position of a convolution):
-    ``lines_in`` input lines driven for each of ``input_bits`` cycles; each of ``blocks_out``
-    subarray blocks senses ``lines_out`` output lines through shared ADCs (``r.share`` lines
-    per ADC, converted in turn).  ``dup`` copies of the matrix take positions in parallel."""
+    ``lines_in`` input lines, split over ``blocks_in`` subarrays, driven for each of
+    ``input_bits`` cycles; each of those subarray blocks senses ``lines_out`` output lines
+    (split over ``blocks_out`` subarrays) through shared ADCs (``r.share`` lines per ADC,
+    converted in turn).  ``dup`` copies of the matrix take positions in parallel."""
     p = hw.p
     activity = p["input_activity"]
-    conversions = blocks_out * lines_out * input_bits * repeats
+    conversions = blocks_in * lines_out * input_bits * repeats
     cells_read = lines_in * activity * lines_out * input_bits * repeats
     pc.add("energy", array_key, cells_read * r.cell_energy)
+    driven, muxed = lines_in, conversions
+    if hw.opts.full_subarray_lines:  # NeuroSim prices every line of a subarray, used or not
+        in_side, out_side = ((p["subarray.rows"], p["subarray.cols"]) if r is not hw.transposed
+                             else (p["subarray.cols"], p["subarray.rows"]))
+        driven = blocks_in * in_side
+        muxed = blocks_in * blocks_out * out_side * input_bits * repeats
     # every subarray along the output side drives its own copy of each input line, and its
     # input latches hold each bit for the group's conversions, clocked every cycle
-    pc.add("energy", "decoder_driver", lines_in * blocks_out * input_bits * repeats
+    pc.add("energy", "decoder_driver", driven * blocks_out * input_bits * repeats
            * (activity * r.drivers.energy + r.share * r.input_register.energy))
-    pc.add("energy", "column_mux", conversions * r.mux.energy)
+    pc.add("energy", "column_mux", muxed * r.mux.energy)
     pc.add("energy", "adc", conversions * r.adc.energy)
     pc.add("energy", "shift_add", conversions * r.shift_add.energy)
     steps = input_bits * _rounds(hw, repeats, dup)
@@ -216,8 +223,8 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _local_buffers(pc, hw, m, m.rows * b_act * positions,
                        m.cols * (p["adc.bits"] + b_act) * positions, m.sa_rows, m.sa_cols,
                        positions)
-        _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, b_act, m.duplication,
-                    "memory_array", positions)
+        _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, m.sa_cols, b_act,
+                    m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
         pc.add("energy", "activation", layer.out_elements * hw.activation.energy)
         pc.add("latency", "activation", hw.activation.latency)
@@ -231,16 +238,16 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _local_buffers(pc, hw, m, m.cols * b_err * positions,
                        m.rows * (p.get("transposed_adc.bits", p["adc.bits"]) + b_err) * positions,
                        m.sa_cols, m.sa_rows, positions)
-        _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, b_err, m.duplication,
-                    "memory_array", positions)
+        _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, m.sa_rows, b_err,
+                    m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)
         _move_global(pc, hw, layer.in_elements * b_err, share, tile_factor)
     elif op == "mvm_feedback":
         fb = hw.feedback[node.layer if node.layer in hw.feedback else None]
         bits_in = node.decl.input_bits or b_err
         _move_global(pc, hw, fb.rows * bits_in, 1.0)
-        _array_read(pc, hw, fb, hw.forward, fb.rows, fb.cols, fb.sa_rows, bits_in, 1.0,
-                    "feedback_array")
+        _array_read(pc, hw, fb, hw.forward, fb.rows, fb.cols, fb.sa_rows, fb.sa_cols, bits_in,
+                    1.0, "feedback_array")
         _accumulate(pc, hw, fb.cols, fb.sa_rows)
         outputs = fb.cols / cells_per_weight(p)
         _move_global(pc, hw, outputs * b_err, 1.0)

@@ -182,6 +182,8 @@ DESCRIPTIONS: dict[str, str] = {
     "AccountingSpec.pe_register_clocking": "true: a PE's register banks are clocked in full "
                                            "per matrix row and per output column bit "
                                            "(NeuroSim)",
+    "AccountingSpec.full_subarray_lines": "true: reads charge the drivers and muxes of every "
+                                          "line of an occupied subarray (NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

@@ -293,6 +293,10 @@ class AccountingSpec(Strict):
     # the forward read's banks again (NeuroSim ProcessingUnit.cpp passes DFF::CalculatePower
     # the rows / column bits as its number of reads); False: each bit is latched once
     pe_register_clocking: bool = False
+    # True: a read charges the input-line drivers and column muxes of every line of the
+    # subarrays a matrix occupies, used or not (NeuroSim builds and prices each subarray
+    # whole: a 1024 x 10 layer pays for 128 columns); False: the lines holding weights
+    full_subarray_lines: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

@@ -193,3 +193,36 @@ def test_buffer_positions_are_validated():
     centre = run(**{"interconnect.global_buffer_position": "center"})
     assert interconnect(edge) > interconnect(centre)
     assert edge["area"]["breakdown"]["interconnect"] > centre["area"]["breakdown"]["interconnect"]
+
+
+def _phase_energy(sizes: list[int], floorplan: str = "floorplans/default.yaml", **overrides):
+    from cimcost.config import load_config
+    from cimcost.estimate import compute
+    from cimcost.rules import get_rule
+
+    cfg = load_config(floorplan, overrides=overrides)
+    c = compute(cimcost.mlp(sizes), get_rule("bp"), cfg.params(), cfg.options())
+    return {ph: {k: float(v) for k, v in book.items()} for ph, book in c.phase_energy.items()}
+
+
+def test_input_lines_are_driven_once_per_subarray_along_the_output_side():
+    # 128 x 128 subarrays: a 128 -> 1024 layer is one subarray tall and eight wide, so each of
+    # its 128 input lines is driven in eight subarrays; a 1024 -> 128 layer drives 1024 lines
+    # in one subarray each; a 128 -> 128 layer 128 lines once
+    one = _phase_energy([128, 128])["forward"]["decoder_driver"]
+    wide = _phase_energy([128, 1024])["forward"]["decoder_driver"]
+    tall = _phase_energy([1024, 128])["forward"]["decoder_driver"]
+    assert wide == pytest.approx(8.0 * one, rel=1e-9)
+    assert tall == pytest.approx(8.0 * one, rel=1e-9)
+
+
+def test_full_subarray_lines_prices_the_empty_lines_of_a_partly_used_subarray():
+    # a 1024 -> 10 layer occupies 8 subarrays of 128 columns: NeuroSim's convention charges
+    # their muxes as if all 128 columns were used (1024 -> 128); conversions stay the used ones
+    narrow = _phase_energy([1024, 10], NEUROSIM, **{"accounting.full_subarray_lines": True})
+    full = _phase_energy([1024, 128], NEUROSIM, **{"accounting.full_subarray_lines": False})
+    used = _phase_energy([1024, 10], NEUROSIM, **{"accounting.full_subarray_lines": False})
+    assert narrow["forward"]["column_mux"] == pytest.approx(full["forward"]["column_mux"])
+    assert used["forward"]["column_mux"] == pytest.approx(full["forward"]["column_mux"] * 10 / 128)
+    assert narrow["forward"]["decoder_driver"] == pytest.approx(full["forward"]["decoder_driver"])
+    assert narrow["forward"]["adc"] == pytest.approx(used["forward"]["adc"])
