@@ -73,6 +73,7 @@ class Options:
     wgu_used_cell_scaling: bool = False
     pe_register_clocking: bool = False
     full_subarray_lines: bool = False
+    line_charge_in_adc: bool = False
     global_buffer_at_edge: bool = False
     local_buffers_at_edge: bool = True
     update_delivery: str = "chip"
@@ -121,6 +122,7 @@ class Config:
             wgu_used_cell_scaling=fp.accounting.wgu_used_cell_scaling,
             pe_register_clocking=fp.accounting.pe_register_clocking,
             full_subarray_lines=fp.accounting.full_subarray_lines,
+            line_charge_in_adc=fp.accounting.line_charge_in_adc,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

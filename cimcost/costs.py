@@ -63,7 +63,7 @@ def _array_read(pc: PhaseCost, hw: Hardware, m: MatrixMap, r: Readout, lines_in:
     pc.add("energy", "decoder_driver", driven * blocks_out * input_bits * repeats
            * (activity * r.drivers.energy + r.share * r.input_register.energy))
     pc.add("energy", "column_mux", muxed * r.mux.energy)
-    pc.add("energy", "adc", conversions * r.adc.energy)
+    pc.add("energy", "adc", conversions * (r.adc.energy + r.line_charge))
     pc.add("energy", "shift_add", conversions * r.shift_add.energy)
     steps = input_bits * _rounds(hw, repeats, dup)
     pc.add("latency", array_key, steps * hw.cell.latency)

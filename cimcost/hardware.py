@@ -33,6 +33,7 @@ class Readout:
     shift_add: Cost  # one shift-add
     cell_energy: Num  # one cell conducting while its output line is sensed
     input_register: Cost  # one input line's latch, clocked once per conversion cycle
+    line_charge: Num  # array line charge booked per conversion (accounting.line_charge_in_adc)
 
 
 @dataclass
@@ -89,9 +90,20 @@ class Hardware:
 
 
 def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_out: Num,
-             bits: Num, share: Num, input_bits: Num, drive_voltage: Num, pitch: Num) -> Readout:
+             bits: Num, share: Num, input_bits: Num, drive_voltage: Num, pitch: Num,
+             transposed: bool = False) -> Readout:
     sar = opts.adc_type == "sar"
     adcs = np.ceil(lines_out / share)
+    line_charge: Num = 0.0
+    if opts.line_charge_in_adc:
+        # NeuroSim's ADC line (SubArray.cpp readDynamicEnergyArray): each conversion charges
+        # its output line to the read voltage, and every mux step re-charges the active input
+        # lines at Vdd (active: the input activity, 1/2 for the transposed read)
+        activity = 0.5 if transposed else p["input_activity"]
+        out_line_c = tech.wire_c * lines_in * pitch
+        in_line_c = tech.wire_c * lines_out * pitch
+        line_charge = (out_line_c * p["memory.read_voltage"] ** 2
+                       + in_line_c * tech.vdd**2 * lines_in * activity / adcs)
     adc = adc_model.adc(tech, bits, sar)
     if opts.memory_is_sram:
         cell_energy = array_model.memory_array(tech, p, lines_in, lines_out, True).energy
@@ -111,6 +123,7 @@ def _readout(tech: Tech, p: dict[str, Num], opts: Options, lines_in: Num, lines_
         shift_add=digital.shift_add(tech, bits, input_bits),
         cell_energy=cell_energy,
         input_register=digital.register(tech, 1.0),
+        line_charge=line_charge,
     )
 
 
@@ -167,7 +180,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     transposed = None
     if rule.readout == "transposable":
         transposed = _readout(tech, p, opts, cols, rows, p.get("transposed_adc.bits", p["adc.bits"]),
-                              p["transposed_adc.rows_per_adc"], b_err, v_read, pitch)
+                              p["transposed_adc.rows_per_adc"], b_err, v_read, pitch,
+                              transposed=True)
 
     t_r, t_c = tile_shape(p)
     # a subarray column's partial sum leaves its shift-add with adc.bits + input bits; every

@@ -90,6 +90,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.repeater_overhead": "routing-area factor of a repeated bus over its bare wire pitch",
     "Circuits.repeater_energy_overhead": "repeated-bus energy over the bare wire's",
     "Circuits.std_cell_height_f": "height of a standard cell row, in feature sizes",
+    "CircuitBlock.fixed_energy_gates": "energy of one action that does not scale with the "
+                                       "block's count, in minimum gates",
     "Circuits.register_clock_fraction": "share of a clocked flip-flop's energy drawn by its "
                                         "clock path (the rest moves the data)",
     "Circuits.wire_activity": "fraction of bus-bit transfers that charge the wire (0 -> 1)",
@@ -184,6 +186,9 @@ DESCRIPTIONS: dict[str, str] = {
                                            "(NeuroSim)",
     "AccountingSpec.full_subarray_lines": "true: reads charge the drivers and muxes of every "
                                           "line of an occupied subarray (NeuroSim)",
+    "AccountingSpec.line_charge_in_adc": "true: each conversion also books the array's line "
+                                         "charge, input lines re-charged per mux step "
+                                         "(NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

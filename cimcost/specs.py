@@ -48,6 +48,15 @@ class PositiveConstant(Constant):
         return v
 
 
+class NonNegativeConstant(Constant):
+    @field_validator("value")
+    @classmethod
+    def _non_negative(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError("must be 0 or more")
+        return v
+
+
 class Calibration(Strict):
     area: PositiveConstant
     energy: PositiveConstant
@@ -115,6 +124,10 @@ class CircuitBlock(Strict):
     area_f2: PositiveConstant
     energy_gates: PositiveConstant
     delay_gates: PositiveConstant
+    # energy of one action that does not scale with the block's count (e.g. a converter's
+    # bias branch and encoder stages, whatever its number of levels)
+    fixed_energy_gates: NonNegativeConstant = NonNegativeConstant(
+        value=0.0, unit="gates", source="none: the energy scales with the count")
 
 
 class Circuits(Strict):
@@ -297,6 +310,10 @@ class AccountingSpec(Strict):
     # subarrays a matrix occupies, used or not (NeuroSim builds and prices each subarray
     # whole: a 1024 x 10 layer pays for 128 columns); False: the lines holding weights
     full_subarray_lines: bool = False
+    # True: the ADC line also books the array's line charge per conversion: the output line
+    # to the read voltage and, every mux step, the active input lines at Vdd (NeuroSim
+    # SubArray.cpp readDynamicEnergyArray, inside its ADC energy); False: no such charge
+    line_charge_in_adc: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

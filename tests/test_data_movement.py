@@ -226,3 +226,21 @@ def test_full_subarray_lines_prices_the_empty_lines_of_a_partly_used_subarray():
     assert used["forward"]["column_mux"] == pytest.approx(full["forward"]["column_mux"] * 10 / 128)
     assert narrow["forward"]["decoder_driver"] == pytest.approx(full["forward"]["decoder_driver"])
     assert narrow["forward"]["adc"] == pytest.approx(used["forward"]["adc"])
+
+
+def test_line_charge_in_adc_adds_the_hand_computed_charge_to_the_adc_only():
+    # NeuroSim's convention, one 128 x 128 subarray read forward with 8-bit inputs: each of
+    # the 128 x 8 conversions charges a 128-cell output line to V_read and 1/16 of the mux
+    # step's re-charge of the active input lines (128 x activity, at Vdd) over 16 ADCs
+    on = _phase_energy([128, 128], NEUROSIM, **{"accounting.line_charge_in_adc": True})
+    off = _phase_energy([128, 128], NEUROSIM, **{"accounting.line_charge_in_adc": False})
+    hw = _neurosim_hardware()
+    p, tech = hw.p, hw.tech
+    line_c = tech.wire_c * 128 * hw.cell_pitch
+    per_conversion = (line_c * p["memory.read_voltage"] ** 2
+                      + line_c * tech.vdd**2 * 128 * p["input_activity"] / 16)
+    samples = p["training.batch_size"] * p["training.steps"]
+    added = on["forward"]["adc"] - off["forward"]["adc"]
+    assert added == pytest.approx(float(samples * 128 * 8 * per_conversion), rel=1e-9)
+    for key in ("decoder_driver", "column_mux", "memory_array", "buffer"):
+        assert on["forward"].get(key, 0.0) == pytest.approx(off["forward"].get(key, 0.0))

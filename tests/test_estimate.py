@@ -195,3 +195,27 @@ def test_every_bundled_memory_and_node_runs():
             r = cimcost.estimate([64, 32, 10], rule="bp", tech=str(node), memory=str(mem))
             for v in (r.area, r.energy, r.latency, r.traffic):
                 assert np.isfinite(v) and v > 0, (mem.name, node.name)
+
+
+def test_flash_adc_energy_is_a_fixed_part_plus_one_per_level():
+    # the converter's bias branch and encoder stages cost the same at any resolution; each
+    # reference level adds the same comparator energy (circuits.sense_amp)
+    from cimcost.components.adc import flash_adc
+    from cimcost.components.base import Tech
+    from cimcost.config import load_config
+
+    p = load_config().params()
+    tech = Tech(p)
+    energy = {b: float(flash_adc(tech, float(b)).energy) for b in (1, 3, 5, 6)}
+    per_level = tech.energy(p["circuits.sense_amp.energy_gates"])
+    fixed = tech.energy(p["circuits.sense_amp.fixed_energy_gates"])
+    for b, e in energy.items():
+        assert e == pytest.approx(fixed + (2**b - 1) * per_level, rel=1e-12)
+    assert energy[6] - energy[5] == pytest.approx(32 * per_level, rel=1e-12)
+    assert fixed > 0.0
+
+
+def test_negative_fixed_energy_is_rejected():
+    with pytest.raises(cimcost.InputError, match="fixed_energy_gates"):
+        cimcost.estimate([64, 10], rule="inference",
+                         set={"circuits.sense_amp.fixed_energy_gates.value": -1.0})

@@ -64,7 +64,8 @@ class Tech:
         f2 = self.p[f"circuits.{name}.area_f2"] * count
         return Cost(
             area=self.area(f2),
-            energy=self.energy(self.p[f"circuits.{name}.energy_gates"] * count),
+            energy=self.energy(self.p[f"circuits.{name}.energy_gates"] * count
+                               + self.p[f"circuits.{name}.fixed_energy_gates"]),
             latency=self.delay(self.p[f"circuits.{name}.delay_gates"]),
             leakage=self.leakage(f2),
         )
