@@ -379,15 +379,17 @@ def _write(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Matrix
     # duplicated matrix sit in other subarrays and are written at the same time
     if node.decl.write_by == "columns":
         line_writes, line_cells = m.cols * m.sa_rows, p["subarray.rows"]
+        used_cells = np.minimum(line_cells, m.rows / m.sa_rows)
     else:
         line_writes, line_cells = m.rows * m.sa_cols, p["subarray.cols"]
+        used_cells = np.minimum(line_cells, m.cols / m.sa_cols)
     # each pulse of each pass (SET, then RESET) charges the selected line and the crossing
     # lines (one per cell of the selected line, spanning the other dimension) of the cells that
     # pass writes (half the changed ones) to the write voltage; with an access device the other
     # crossing lines stay grounded, a crossbar holds them at the V/2 inhibit level (a quarter
     # of the energy)
     crossing_cells = p["subarray.rows"] + p["subarray.cols"] - line_cells
-    selected = line_cells * p["training.changed_fraction"] / 2.0
+    selected = used_cells * p["training.changed_fraction"] / 2.0
     inhibited = (line_cells - selected) / 4.0 if hw.opts.memory_is_crossbar else 0.0
     line_c = hw.tech.wire_c * line_cells * hw.cell_pitch
     crossing_c = crossing_cells * (hw.tech.wire_c * hw.cell_pitch + hw.tech.c_drain)

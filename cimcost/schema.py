@@ -46,6 +46,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Technology.vdd": "supply voltage (V)",
     "Technology.gate_capacitance_per_width": "gate capacitance per transistor width (F/m)",
     "Technology.drain_capacitance_per_width": "drain (junction) capacitance per width (F/m)",
+    "Technology.drain_capacitance_fixed": "drain capacitance of the diffusion's end walls, "
+                                          "whatever the width (F)",
     "Technology.on_current_n_per_width": "NMOS on current per width (A/m)",
     "Technology.on_current_p_per_width": "PMOS on current per width (A/m)",
     "Technology.off_current_per_width": "off (leakage) current per width (A/m)",

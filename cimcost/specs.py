@@ -72,6 +72,9 @@ class Technology(Strict):
     vdd: PositiveConstant
     gate_capacitance_per_width: PositiveConstant
     drain_capacitance_per_width: PositiveConstant
+    # the drain diffusion's end walls, whatever the device's width (F)
+    drain_capacitance_fixed: NonNegativeConstant = NonNegativeConstant(
+        value=0.0, unit="F", source="not given: drain capacitance proportional to width only")
     on_current_n_per_width: PositiveConstant
     on_current_p_per_width: PositiveConstant
     off_current_per_width: PositiveConstant

@@ -14,6 +14,10 @@ def run(floorplan: str = "floorplans/default.yaml", rule: str = "bp", **override
     return cimcost.estimate(NET, rule=rule, floorplan=floorplan, set=overrides).to_dict()
 
 
+def run_net(sizes: list[int], floorplan: str = NEUROSIM) -> dict:
+    return cimcost.estimate(cimcost.mlp(sizes), rule="bp", floorplan=floorplan).to_dict()
+
+
 def interconnect(d: dict, phase: str | None = None) -> float:
     if phase is None:
         return d["energy"]["breakdown"]["interconnect"]
@@ -244,3 +248,37 @@ def test_line_charge_in_adc_adds_the_hand_computed_charge_to_the_adc_only():
     assert added == pytest.approx(float(samples * 128 * 8 * per_conversion), rel=1e-9)
     for key in ("decoder_driver", "column_mux", "memory_array", "buffer"):
         assert on["forward"].get(key, 0.0) == pytest.approx(off["forward"].get(key, 0.0))
+
+
+def test_a_row_write_charges_only_the_columns_that_hold_weights():
+    # a 128 -> 64 layer writes rows of 64 weights in a 128-column subarray: the selected
+    # crossing columns are the changed ones among those 64, not among all 128 (one cell per
+    # weight in the NeuroSim profile); per copy of the matrix, the difference is the
+    # crossing-column charge of the 64 missing columns on each of the 128 row writes
+    from cimcost.config import load_config
+    from cimcost.hardware import build_hardware
+    from cimcost.rules import get_rule
+
+    def per_copy(sizes):
+        copies = run_net(sizes)["hardware"]["layers"][0]["duplication"]
+        return _phase_energy(sizes, NEUROSIM)["update"]["decoder_driver"] / copies
+
+    full, half = per_copy([128, 128]), per_copy([128, 64])
+    cfg = load_config(NEUROSIM)
+    hw = build_hardware(cimcost.mlp([128, 64]), get_rule("bp"), cfg.params(), cfg.options(),
+                        [[0]])
+    p, tech = hw.p, hw.tech
+    cross_c = 128 * (tech.wire_c * hw.cell_pitch + tech.c_drain)
+    pulses, changed = p["training.update_pulses"], p["training.changed_fraction"]
+    per_row = 2.0 * pulses * (128 - 64) * changed / 2.0 * cross_c * p["memory.write_voltage"] ** 2
+    assert full - half == pytest.approx(float(128 * per_row), rel=1e-9)
+
+
+def test_drain_end_walls_add_to_every_access_device():
+    from cimcost.components.base import Tech
+    from cimcost.config import load_config
+
+    p = load_config().params()
+    without = Tech({**p, "tech.drain_capacitance_fixed": 0.0})
+    assert Tech(p).c_drain - without.c_drain == pytest.approx(p["tech.drain_capacitance_fixed"])
+    assert p["tech.drain_capacitance_fixed"] > 0.0

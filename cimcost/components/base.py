@@ -34,7 +34,9 @@ class Tech:
         self.vdd = p["tech.vdd"]
         c_per_w = p["tech.gate_capacitance_per_width"] + p["tech.drain_capacitance_per_width"]
         self.c_gate = c_per_w * self.F  # one minimum transistor, gate + drain
-        self.c_drain = p["tech.drain_capacitance_per_width"] * self.F  # an access device's drain
+        # an access device's drain: along its (minimum) width plus the diffusion's end walls
+        self.c_drain = (p["tech.drain_capacitance_per_width"] * self.F
+                        + p["tech.drain_capacitance_fixed"])
         self.e_gate = self.c_gate * self.vdd**2
         self.t_gate = self.c_gate * self.vdd / (p["tech.on_current_n_per_width"] * self.F)
         self.leak_per_transistor = p["tech.off_current_per_width"] * self.F * self.vdd
