@@ -252,8 +252,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     tree_sets = 2.0 if transposed is not None and opts.phase_overlap else 1.0
     lanes_pe = p["pe.subarray_cols"] * cols / p["adc.columns_per_adc"]
     # a PE latches its input vector (all bits) and its summed outputs in register buffers
-    pe_buffer_bits = (p["pe.subarray_rows"] * rows * b_act
-                      + lanes_pe * (out_width + np.log2(p["pe.subarray_rows"])))
+    pe_input_bits = p["pe.subarray_rows"] * rows * b_act
+    pe_output_bits = lanes_pe * (out_width + np.log2(p["pe.subarray_rows"]))
+    pe_buffer_bits = pe_input_bits + pe_output_bits
     pe_buffer = storage.sram_buffer(tech, pe_buffer_bits, clock)
     pe_cores = np.maximum(np.ceil(pe_buffer_bits / p["tile_buffer.core_bits"]), 1.0)
     # inside a tile (a PE) the input bits reach the PEs (subarrays) one bit-plane per
@@ -268,6 +269,18 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     beside = forward.drivers.area + (0.0 if transposed is None else transposed.mux.area
                                      + transposed.adcs * transposed.adc.area + sa_transposed)
     sub_width = cols * pitch + beside / (rows * pitch)
+    # ... and below it: the forward readout and the transposed column drivers
+    below = (forward.mux.area + forward.adcs * forward.adc.area + sa_forward
+             + (0.0 if transposed is None else transposed.drivers.area))
+    sub_height = rows * pitch + below / (cols * pitch)
+    if opts.strip_layout:
+        # the input registers in a column beside the PE's subarray rows, the output registers
+        # in a row along its subarray columns, each charged the whole strip
+        pe_buffer = replace(pe_buffer, area=(
+            digital.strip_area(p["pe.subarray_rows"] * sub_height, cell_h, register_w,
+                               pe_input_bits)
+            + digital.strip_area(p["pe.subarray_cols"] * sub_width, register_w, cell_h,
+                                 pe_output_bits)))
 
     def trees_area(tree: Cost, lanes: Num, edge: Num, inputs: Num, width: Num) -> Num:
         """``lanes`` adder trees: their cells, or (strip_layout) a strip along ``edge`` with one
@@ -321,7 +334,14 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                       + wgu_drivers.area + wgu_columns.area + wgu_mux.area)
     # each WGU accumulates gradients across the batch in its own bank of adders
     accumulators = len(wgu_arrays) * p["training.wgu.accumulators"]
-    wgu_area = sum(n * wgu_array_area for n in wgu_arrays) + accumulators * wgu_adder.area
+    accumulators_area = accumulators * wgu_adder.area
+    if opts.strip_layout:
+        # in columns of adders along the tile grid's side (beside the global buffer), each
+        # column one accumulator wide, charged the whole strip
+        accumulators_area = len(wgu_arrays) * digital.strip_area(
+            grid_rows * np.sqrt(tile_area), cell_h, acc_width * adder_w,
+            p["training.wgu.accumulators"])
+    wgu_area = sum(n * wgu_array_area for n in wgu_arrays) + accumulators_area
     wgu_leak = sum(n * (wgu_adcs_per_array * (wgu_adc.leakage + wgu_shift.leakage)
                         + wgu_drivers.leakage + wgu_columns.leakage + wgu_mux.leakage)
                    for n in wgu_arrays) \

@@ -107,7 +107,8 @@ def test_unknown_delivery_path_is_rejected():
 def test_strip_layout_charges_empty_space_but_not_its_leakage():
     packed = run(NEUROSIM, **{"accounting.strip_layout": False})
     strips = run(NEUROSIM, **{"accounting.strip_layout": True})
-    for key in ("accumulation", "shift_add"):
+    # adders and shift-adds, the PE register banks and the WGU's gradient accumulators
+    for key in ("accumulation", "shift_add", "buffer", "wgu"):
         assert strips["area"]["breakdown"][key] > packed["area"]["breakdown"][key]
     assert strips["energy"]["breakdown"]["leakage"] == pytest.approx(
         packed["energy"]["breakdown"]["leakage"], rel=0.05)
@@ -282,3 +283,12 @@ def test_drain_end_walls_add_to_every_access_device():
     without = Tech({**p, "tech.drain_capacitance_fixed": 0.0})
     assert Tech(p).c_drain - without.c_drain == pytest.approx(p["tech.drain_capacitance_fixed"])
     assert p["tech.drain_capacitance_fixed"] > 0.0
+
+
+def test_strip_area_hand_computed():
+    from cimcost.components.digital import strip_area
+
+    # 10 blocks 2 long and 3 across along an edge of 7: 3 per row, 4 rows, each 7 x 3
+    assert strip_area(7.0, 2.0, 3.0, 10.0) == pytest.approx(4 * 7.0 * 3.0)
+    # a block longer than the edge still takes a row of its own
+    assert strip_area(1.0, 2.0, 3.0, 2.0) == pytest.approx(2 * 1.0 * 3.0)
