@@ -111,10 +111,16 @@ def test_neurosim_profile_totals_and_phases(name, key):
     assert 0.75 <= r <= 1.25, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.75, 1.25]"
 
 
+# the interconnect line is held to the target's +-50 %: cimcost's H-tree grows with the tile
+# grid, NeuroSim's area formula does not (docs/validation.md); every other line to 0.8-1.25
+AREA_BANDS = {"area.interconnect": (0.5, 1.5)}
+
+
 @pytest.mark.parametrize(("name", "key"), _area_params())
 def test_neurosim_profile_area_components(name, key):
+    lo, hi = AREA_BANDS.get(key, (0.8, 1.25))
     r = ratios(name, NEUROSIM)[key]
-    assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
+    assert lo <= r <= hi, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [{lo}, {hi}]"
 
 
 ENERGY_PARTS = ("adc", "accumulation", "synaptic_array_wo_adc_and_other_periphery", "buffer",
@@ -127,7 +133,7 @@ ENERGY_PARTS = ("adc", "accumulation", "synaptic_array_wo_adc_and_other_peripher
 @pytest.mark.parametrize("part", ENERGY_PARTS)
 def test_neurosim_profile_energy_components(name, part):
     r = ratios(name, NEUROSIM)[f"energy.{part}"]
-    assert 0.5 <= r <= 1.5, f"{name}: energy {part} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
+    assert 0.8 <= r <= 1.25, f"{name}: energy {part} cimcost/NeuroSim = {r:.3f}, outside [0.8, 1.25]"
 
 
 KNOWN_PHASE_MISSES: dict[tuple[str, str], str] = {}
