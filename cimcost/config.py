@@ -74,6 +74,8 @@ class Options:
     pe_register_clocking: bool = False
     full_subarray_lines: bool = False
     line_charge_in_adc: bool = False
+    narrow_tile_output: bool = False
+    transposed_books_forward_buffers: bool = False
     global_buffer_at_edge: bool = False
     local_buffers_at_edge: bool = True
     update_delivery: str = "chip"
@@ -123,6 +125,8 @@ class Config:
             pe_register_clocking=fp.accounting.pe_register_clocking,
             full_subarray_lines=fp.accounting.full_subarray_lines,
             line_charge_in_adc=fp.accounting.line_charge_in_adc,
+            narrow_tile_output=fp.accounting.narrow_tile_output,
+            transposed_books_forward_buffers=fp.accounting.transposed_books_forward_buffers,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
             tile_search=fp.tile.size == "search",

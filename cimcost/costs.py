@@ -148,45 +148,61 @@ def _pe_register_banks(hw: Hardware, m: MatrixMap, positions: Num) -> Num:
             + out_clocks * (clock_e * out_bank + data_e * np.minimum(positions, out_bank)))
 
 
-def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_bits: Num, out_bits: Num,
-                   along_in: Num, along_out: Num, positions: Num = 1.0) -> None:
-    """An MVM's inputs and partial sums pass through the tile's and then the PE's register
-    buffers and buses: every bit is written and read once at each level, a line (the tile
-    buffer's port width) per access, the cores of a buffer in parallel and all tiles / PEs in
-    parallel.  A block receives the inputs of its rows (so inputs are repeated once per block
-    along the output side) and sends out the partial sums of its columns (once per block along
-    the input side); each block's bus carries them between its buffer and the blocks below.
-    ``along_in`` / ``along_out``: subarray blocks along the matrix's input / output side."""
+def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_lines: Num, in_bits: Num,
+                   out_lines: Num, out_bits: Num, along_in: Num, along_out: Num,
+                   positions: Num = 1.0) -> None:
+    """An MVM's inputs and partial sums pass through the tile's and then the PE's buffers and
+    buses: ``in_lines`` inputs of ``in_bits`` each, ``out_lines`` partial sums that leave a
+    subarray with ``out_bits`` and grow a bit per adder-tree level of the PE and of the tile.
+    Every bit is written and read once at each level, all tiles / PEs in parallel.  A block
+    receives the inputs of its rows (so inputs are repeated once per block along the output
+    side) and sends out the partial sums of its columns (once per block along the input
+    side); each block's bus carries them between its buffer and the blocks below.  The tile
+    buffer moves a line (its port width) per access, its cores in parallel; the PE's
+    flip-flop registers latch each bus transfer within its cycle.  ``along_in`` /
+    ``along_out``: subarray blocks along the matrix's input / output side."""
     p = hw.p
     port = p["tile_buffer.port_bits"]
     t_r, t_c = tile_shape(p)
+    tile_pes_in, tile_pes_out = p["tile.pe_rows"], p["tile.pe_cols"]
     if along_in is m.sa_cols:  # transposed read: the tile's column side takes the input
         t_r, t_c = t_c, t_r
+        tile_pes_in, tile_pes_out = tile_pes_out, tile_pes_in
         pe_in, pe_out = p["pe.subarray_cols"], p["pe.subarray_rows"]
     else:
         pe_in, pe_out = p["pe.subarray_rows"], p["pe.subarray_cols"]
     tiles_in, tiles_out = np.ceil(along_in / t_r), np.ceil(along_out / t_c)
     pes_in, pes_out = np.ceil(along_in / pe_in), np.ceil(along_out / pe_out)
+    pe_psum = out_bits + np.ceil(np.log2(np.maximum(pe_in, 1.0)))
+    tile_psum = pe_psum + np.ceil(np.log2(np.maximum(tile_pes_in, 1.0)))
+    inputs = in_lines * in_bits * positions
     # copies of a duplicated matrix share the PE-level work (one vector per copy, or, by
     # NeuroSim's convention, any work)
     pe_share = _rounds(hw, positions, m.duplication) / np.maximum(positions, 1.0)
     clock = p["clock_frequency"]
-    for buffer, cores, bus, bus_width, blocks_in, blocks_out, share in (
-            (hw.tile_buffer, hw.tile_buffer_cores, hw.tile_bus, hw.tile_bus_width,
-             tiles_in, tiles_out, 1.0),
-            (hw.pe_buffer, hw.pe_buffer_cores, hw.pe_bus, hw.pe_bus_width,
-             pes_in, pes_out, pe_share)):
-        if buffer is hw.pe_buffer and hw.opts.pe_register_clocking:
+    for level, buffer, bus, bus_width, blocks_in, blocks_out, psum, share in (
+            ("tile", hw.tile_buffer, hw.tile_bus, hw.tile_bus_width, tiles_in, tiles_out,
+             tile_psum, 1.0),
+            ("pe", hw.pe_buffer, hw.pe_bus, hw.pe_bus_width, pes_in, pes_out, pe_psum,
+             pe_share)):
+        outputs = out_lines * psum * positions
+        if level == "pe" and hw.opts.pe_register_clocking:
             pc.add("energy", "buffer", _pe_register_banks(hw, m, positions))
         else:
-            pc.add("energy", "buffer", 2.0 * (in_bits * blocks_out + out_bits * blocks_in)
+            pc.add("energy", "buffer", 2.0 * (inputs * blocks_out + outputs * blocks_in)
                    * buffer.energy)
-        lines = np.ceil(in_bits / blocks_in / port) + np.ceil(out_bits / blocks_out / port)
-        pc.add("latency", "buffer", 2.0 * lines * buffer.latency / cores * share)
-        pc.add("energy", "interconnect", (in_bits * blocks_out + out_bits * blocks_in)
+        if level == "tile":
+            in_time = np.ceil(inputs / blocks_in / port) / hw.tile_buffer_cores
+            if hw.opts.narrow_tile_output:
+                # NeuroSim: one core whose port takes a partial sum from each PE column
+                out_time = np.ceil(outputs / blocks_out / (tile_pes_out * psum))
+            else:
+                out_time = np.ceil(outputs / blocks_out / port) / hw.tile_buffer_cores
+            pc.add("latency", "buffer", 2.0 * (in_time + out_time) * buffer.latency)
+        pc.add("energy", "interconnect", (inputs * blocks_out + outputs * blocks_in)
                * bus.energy)
-        transfers = (np.ceil(in_bits / blocks_in / bus_width)
-                     + np.ceil(out_bits / blocks_out / bus_width))
+        transfers = (np.ceil(inputs / blocks_in / bus_width)
+                     + np.ceil(outputs / blocks_out / bus_width))
         pc.add("latency", "interconnect", _transfers_time(transfers, bus.latency, clock) * share)
 
 
@@ -220,9 +236,8 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         # the input tensor leaves the global buffer once; the tile buffer unrolls it into
         # one row vector per output position (im2col)
         _move_global(pc, hw, layer.in_elements * b_act, share, tile_factor)
-        _local_buffers(pc, hw, m, m.rows * b_act * positions,
-                       m.cols * (p["adc.bits"] + b_act) * positions, m.sa_rows, m.sa_cols,
-                       positions)
+        _local_buffers(pc, hw, m, m.rows, b_act, m.cols, p["adc.bits"] + b_act, m.sa_rows,
+                       m.sa_cols, positions)
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, m.sa_cols, b_act,
                     m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
@@ -235,9 +250,13 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         assert hw.transposed is not None
         positions = float(layer.positions)
         _move_global(pc, hw, layer.out_elements * b_err, share, tile_factor)
-        _local_buffers(pc, hw, m, m.cols * b_err * positions,
-                       m.rows * (p.get("transposed_adc.bits", p["adc.bits"]) + b_err) * positions,
-                       m.sa_cols, m.sa_rows, positions)
+        if hw.opts.transposed_books_forward_buffers:
+            _local_buffers(pc, hw, m, m.rows, b_act, m.cols, p["adc.bits"] + b_act, m.sa_rows,
+                           m.sa_cols, positions)
+        else:
+            _local_buffers(pc, hw, m, m.cols, b_err, m.rows,
+                           p.get("transposed_adc.bits", p["adc.bits"]) + b_err, m.sa_cols,
+                           m.sa_rows, positions)
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, m.sa_rows, b_err,
                     m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)

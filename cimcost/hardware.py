@@ -207,14 +207,16 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     gb_cores = (np.ceil(gb_bits_needed / p["global_buffer.core_bits"])
                 if opts.global_buffer_cores is None else float(opts.global_buffer_cores))
     gb_cores = np.maximum(gb_cores, 1.0)
-    global_buffer = storage.sram_buffer(tech, gb_cores * p["global_buffer.core_bits"], clock)
+    global_buffer = storage.sram_buffer(tech, gb_cores * p["global_buffer.core_bits"], clock,
+                                         p["global_buffer.core_bits"])
     # one bank of cores per WGU lets every WGU stream its gradients at once (the paper's
     # assumption that layers reach memory in parallel); a shared bank serialises them
     gb_banks = float(max(len([g for g in wgu_groups if g]), 1)) if opts.buffer_per_wgu else 1.0
     tb_cores = (np.ceil(tile_rows_cells * b_act / p["tile_buffer.core_bits"])
                 if opts.tile_buffer_cores is None else float(opts.tile_buffer_cores))
     tb_cores = np.maximum(tb_cores, 1.0)
-    tile_buffer = storage.sram_buffer(tech, tb_cores * p["tile_buffer.core_bits"], clock)
+    tile_buffer = storage.sram_buffer(tech, tb_cores * p["tile_buffer.core_bits"], clock,
+                                       p["tile_buffer.core_bits"])
 
     # layout of the digital blocks: with accounting.strip_layout a block of adders or
     # registers is charged the whole strip along the edge of what it serves (standard cells
@@ -255,7 +257,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     pe_input_bits = p["pe.subarray_rows"] * rows * b_act
     pe_output_bits = lanes_pe * (out_width + np.log2(p["pe.subarray_rows"]))
     pe_buffer_bits = pe_input_bits + pe_output_bits
-    pe_buffer = storage.sram_buffer(tech, pe_buffer_bits, clock)
+    # flip-flop banks, written as the PE bus delivers (within each transfer's cycle)
+    pe_registers = digital.register(tech, pe_buffer_bits)
+    pe_buffer = replace(pe_registers, energy=digital.register(tech, 1.0).energy, latency=0.0)
     pe_cores = np.maximum(np.ceil(pe_buffer_bits / p["tile_buffer.core_bits"]), 1.0)
     # inside a tile (a PE) the input bits reach the PEs (subarrays) one bit-plane per
     # column-mux period, so a bus needs one lane per ADC-period's worth of rows, not one per row
@@ -349,14 +353,15 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     if opts.gradient_round_trip == "on_chip" and wgu_groups:
         # gradients accumulate on chip: every trained layer needs a full-size accumulator SRAM
         acc_bits = sum(network.layers[i].weights for g in wgu_groups for i in g) * acc_width
-        acc = storage.sram_buffer(tech, acc_bits, clock)
+        acc = storage.sram_buffer(tech, acc_bits, clock, p["global_buffer.core_bits"])
         wgu_area = wgu_area + acc.area
         wgu_leak = wgu_leak + acc.leakage
     wgu_cell_write = tech.wire_c * np.sqrt(wgu_cell_f2) * tech.F * p["training.wgu.rows"] * tech.vdd**2
 
     feedback_table = None
     if isinstance(rule.feedback, FeedbackDecl) and rule.feedback.store == "sram" and feedback:
-        feedback_table = storage.sram_buffer(tech, feedback_bits, clock)
+        feedback_table = storage.sram_buffer(tech, feedback_bits, clock,
+                                             p["global_buffer.core_bits"])
         feedback = {}
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,

@@ -191,6 +191,10 @@ DESCRIPTIONS: dict[str, str] = {
     "AccountingSpec.line_charge_in_adc": "true: each conversion also books the array's line "
                                          "charge, input lines re-charged per mux step "
                                          "(NeuroSim)",
+    "AccountingSpec.narrow_tile_output": "true: a tile's partial sums leave through one core, "
+                                         "one partial sum per PE column per cycle (NeuroSim)",
+    "AccountingSpec.transposed_books_forward_buffers": "true: the AG read books the forward's "
+                                                       "tile/PE buffer traffic (NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

@@ -317,6 +317,13 @@ class AccountingSpec(Strict):
     # to the read voltage and, every mux step, the active input lines at Vdd (NeuroSim
     # SubArray.cpp readDynamicEnergyArray, inside its ADC energy); False: no such charge
     line_charge_in_adc: bool = False
+    # True: a tile's partial sums leave through one buffer core whose port takes one partial
+    # sum from each PE column per cycle (NeuroSim Tile.cpp sizes its output buffer for one
+    # clock of the adder trees); False: through the tile buffer's cores and port
+    narrow_tile_output: bool = False
+    # True: the transposed (AG) read books the forward read's tile and PE buffer and bus
+    # traffic (NeuroSim adds the forward's figures to its AG phase); False: its own
+    transposed_books_forward_buffers: bool = False
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

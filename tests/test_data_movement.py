@@ -292,3 +292,65 @@ def test_strip_area_hand_computed():
     assert strip_area(7.0, 2.0, 3.0, 10.0) == pytest.approx(4 * 7.0 * 3.0)
     # a block longer than the edge still takes a row of its own
     assert strip_area(1.0, 2.0, 3.0, 2.0) == pytest.approx(2 * 1.0 * 3.0)
+
+
+def _node_costs(sizes: list[int], floorplan: str = NEUROSIM, **overrides):
+    """Each phase instance's cost (keyed like 'forward[1]'), as compute() prices it."""
+    from cimcost.config import load_config
+    from cimcost.costs import phase_cost
+    from cimcost.hardware import build_hardware
+    from cimcost.mapping import search_tile_size
+    from cimcost.plan import Topology, build_plan
+    from cimcost.rules import get_rule
+
+    cfg = load_config(floorplan, overrides=overrides)
+    p, opts, rule, net = cfg.params(), cfg.options(), get_rule("bp"), cimcost.mlp(sizes)
+    plan = build_plan(rule, Topology.of(net), opts.wgus, False, shared_buffer=True,
+                      assignment=opts.wgu_assignment, update_every=opts.update_every)
+    if opts.tile_search:
+        p = {**p, **search_tile_size(net, p)}
+    hw = build_hardware(net, rule, p, opts, plan.wgu_layers)
+    return {key: phase_cost(node, hw, net) for key, node in plan.nodes.items()}
+
+
+def test_buffer_line_time_grows_with_the_square_root_of_the_core():
+    from cimcost.components.base import Tech
+    from cimcost.components.storage import sram_buffer
+
+    tech = Tech(load_params())
+    half_clock = 0.5e-9
+    big = float(sram_buffer(tech, 16384, 1e9, 16384).latency) - half_clock
+    small = float(sram_buffer(tech, 16384, 1e9, 1024).latency) - half_clock
+    assert big == pytest.approx(4.0 * small, rel=1e-12)  # sqrt(16384 / 1024) = 4
+    assert small > 0.0
+
+
+def load_params():
+    from cimcost.config import load_config
+
+    return load_config().params()
+
+
+def test_narrow_tile_output_serialises_the_partial_sums_only():
+    wide = _node_costs([1024, 1024], **{"accounting.narrow_tile_output": False})
+    narrow = _node_costs([1024, 1024], **{"accounting.narrow_tile_output": True})
+    fw_wide, fw_narrow = wide["forward[1]"], narrow["forward[1]"]
+    assert fw_narrow.latency["buffer"] > fw_wide.latency["buffer"]
+    for key in fw_wide.energy:
+        assert fw_narrow.energy[key] == pytest.approx(fw_wide.energy[key])
+    assert fw_narrow.latency["interconnect"] == pytest.approx(fw_wide.latency["interconnect"])
+
+
+def test_transposed_read_can_book_the_forward_buffers():
+    # the 1024 -> 10 output layer's AG read moves 10 inputs in and 1024 partial sums out;
+    # NeuroSim books the forward's 1024 inputs and 10 partial sums instead, which is far less
+    # buffer time with its narrow tile output.  A square layer is the same either way.
+    key = "accounting.transposed_books_forward_buffers"
+    narrow_own = _node_costs([64, 1024, 10], **{key: False})["error[2]"]
+    narrow_fw = _node_costs([64, 1024, 10], **{key: True})["error[2]"]
+    assert narrow_fw.latency["buffer"] < 0.5 * narrow_own.latency["buffer"]
+    square_own = _node_costs([64, 1024, 1024], **{key: False})["error[2]"]
+    square_fw = _node_costs([64, 1024, 1024], **{key: True})["error[2]"]
+    for book in ("energy", "latency"):
+        for k, v in getattr(square_own, book).items():
+            assert getattr(square_fw, book)[k] == pytest.approx(v)

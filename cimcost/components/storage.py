@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Cost, Num, Tech
 
 
-def sram_buffer(tech: Tech, bits: Num, clock: Num) -> Cost:
-    """A register-file buffer of ``bits`` capacity.  Energy per action: one bit read or
-    written.  Latency per action: one line (port width) read or written — address decode plus
-    half a clock cycle to latch; callers divide by the number of cores working in parallel."""
+def sram_buffer(tech: Tech, bits: Num, clock: Num, core_bits: Num) -> Cost:
+    """A register-file buffer of ``bits`` capacity in cores of ``core_bits``.  Energy per
+    action: one bit read or written.  Latency per action: one line (port width) of a core read
+    or written — address decode and word/bit-line swing, which grow with the core's side
+    (``buffer_bit.delay_gates`` per square root of its bits), plus half a clock cycle to latch;
+    callers divide by the number of cores working in parallel."""
     unit = tech.block("buffer_bit", bits)
-    return Cost(area=unit.area, energy=unit.energy / bits, latency=unit.latency + 0.5 / clock,
+    decode = unit.latency * np.sqrt(core_bits)
+    return Cost(area=unit.area, energy=unit.energy / bits, latency=decode + 0.5 / clock,
                 leakage=unit.leakage)
 
 
