@@ -139,12 +139,18 @@ def test_neurosim_profile_energy_components(name, part):
 KNOWN_PHASE_MISSES: dict[tuple[str, str], str] = {}
 
 
+# the AG phase is held to +-50 %: at N = 2 it is the 1024 x 10 layer alone, whose forward
+# inputs NeuroSim buffers through 2 tile-buffer cores (docs/validation.md)
+PHASE_BANDS = {"latency.forward": (0.8, 1.25), "latency.activation_gradient": (0.5, 1.5)}
+
+
 @pytest.mark.parametrize(("name", "key"), [
     _param(name, key, KNOWN_PHASE_MISSES) for name in NAMES
     for key in ("latency.forward", "latency.activation_gradient")])
 def test_neurosim_profile_forward_and_ag_phases(name, key):
+    lo, hi = PHASE_BANDS[key]
     r = ratios(name, NEUROSIM)[key]
-    assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
+    assert lo <= r <= hi, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [{lo}, {hi}]"
 
 
 @pytest.mark.parametrize("name", NAMES)
