@@ -75,6 +75,8 @@ class Options:
     full_subarray_lines: bool = False
     line_charge_in_adc: bool = False
     narrow_tile_output: bool = False
+    neurosim_global_buffer: bool = False
+    global_accumulation_per_output: bool = False
     transposed_books_forward_buffers: bool = False
     global_buffer_at_edge: bool = False
     local_buffers_at_edge: bool = True
@@ -126,6 +128,8 @@ class Config:
             full_subarray_lines=fp.accounting.full_subarray_lines,
             line_charge_in_adc=fp.accounting.line_charge_in_adc,
             narrow_tile_output=fp.accounting.narrow_tile_output,
+            neurosim_global_buffer=fp.accounting.global_buffer_sizing == "neurosim",
+            global_accumulation_per_output=fp.accounting.global_accumulation_per_output,
             transposed_books_forward_buffers=fp.accounting.transposed_books_forward_buffers,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,

@@ -85,6 +85,33 @@ def _accumulate(pc: PhaseCost, hw: Hardware, outputs: Num, partials: Num,
         + np.ceil(repeats / dup) * hw.tile_tree.latency, 0.0))
 
 
+def _global_accumulate(pc: PhaseCost, hw: Hardware, m: MatrixMap, transposed: bool,
+                       positions: Num) -> None:
+    """A matrix spread over several tiles along its input side has its tiles' partial sums
+    added at chip level by the global adder trees (one per ADC lane of a tile's columns), all
+    trees at once.  NeuroSim's convention (``accounting.global_accumulation_per_output``,
+    Chip.cpp) runs one tree operation per output and tile column, each charged for every
+    tree, and books the forward read's for the transposed read too."""
+    p = hw.p
+    t_r, t_c = tile_shape(p)
+    lanes = t_c * p["subarray.cols"] / p["adc.columns_per_adc"]
+    if hw.opts.global_accumulation_per_output:
+        tiles_in, tiles_out = np.ceil(m.sa_rows / t_r), np.ceil(m.sa_cols / t_c)
+        reads = tiles_out * m.cols / cells_per_weight(p) * np.ceil(positions / lanes)
+        pc.add("latency", "accumulation", np.where(tiles_in > 1, reads * hw.global_tree.latency,
+                                                   0.0))
+        pc.add("energy", "accumulation", np.where(tiles_in > 1, reads * lanes
+                                                  * hw.global_tree.energy, 0.0))
+        return
+    if transposed:
+        tiles_in, outputs = np.ceil(m.sa_cols / t_c), m.rows
+    else:
+        tiles_in, outputs = np.ceil(m.sa_rows / t_r), m.cols
+    rounds = _rounds(hw, positions, m.duplication)
+    pc.add("latency", "accumulation", np.where(
+        tiles_in > 1, rounds * np.ceil(outputs / lanes) * hw.global_tree.latency, 0.0))
+
+
 def _digital_ops(pc: PhaseCost, hw: Hardware, network: Network, layer: int, share: Num) -> None:
     """Pooling, flatten and element-wise adds feeding this layer: one activation-unit action
     per input element, the tensors in and out of the global buffer."""
@@ -194,8 +221,17 @@ def _local_buffers(pc: PhaseCost, hw: Hardware, m: MatrixMap, in_lines: Num, in_
         if level == "tile":
             in_time = np.ceil(inputs / blocks_in / port) / hw.tile_buffer_cores
             if hw.opts.narrow_tile_output:
-                # NeuroSim: one core whose port takes a partial sum from each PE column
-                out_time = np.ceil(outputs / blocks_out / (tile_pes_out * psum))
+                # NeuroSim (Tile.cpp): cores for one clock of the tile's adder trees, each sum
+                # as wide as its accumulation adders (ADC + input bits + cells per weight + 1 +
+                # the PE tree's levels) and carried with one bit more; while that fits in one
+                # core its port takes a sum from each PE column
+                lanes = tile_pes_out * p["subarray.cols"] / p["adc.columns_per_adc"]
+                adder_bits = (out_bits + cells_per_weight(p) + 1.0
+                              + np.ceil(np.log2(np.maximum(pe_in, 1.0))))
+                out_cores = np.ceil(lanes * adder_bits / p["tile_buffer.core_bits"])
+                out_port = np.where(out_cores > 1, port, tile_pes_out * adder_bits)
+                carried = out_lines * (adder_bits + 1.0) * positions
+                out_time = np.ceil(carried / blocks_out / out_port) / out_cores
             else:
                 out_time = np.ceil(outputs / blocks_out / port) / hw.tile_buffer_cores
             pc.add("latency", "buffer", 2.0 * (in_time + out_time) * buffer.latency)
@@ -241,6 +277,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _array_read(pc, hw, m, hw.forward, m.rows, m.cols, m.sa_rows, m.sa_cols, b_act,
                     m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.cols, m.sa_rows, positions, m.duplication)
+        _global_accumulate(pc, hw, m, False, positions)
         pc.add("energy", "activation", layer.out_elements * hw.activation.energy)
         pc.add("latency", "activation", hw.activation.latency)
         _move_global(pc, hw, layer.out_elements * b_act, share, tile_factor)
@@ -260,6 +297,7 @@ def phase_cost(node: PhaseNode, hw: Hardware, network: Network) -> PhaseCost:
         _array_read(pc, hw, m, hw.transposed, m.cols, m.rows, m.sa_cols, m.sa_rows, b_err,
                     m.duplication, "memory_array", positions)
         _accumulate(pc, hw, m.rows, m.sa_cols, positions, m.duplication)
+        _global_accumulate(pc, hw, m, True, positions)
         _move_global(pc, hw, layer.in_elements * b_err, share, tile_factor)
     elif op == "mvm_feedback":
         fb = hw.feedback[node.layer if node.layer in hw.feedback else None]
@@ -352,7 +390,7 @@ def _gradient(pc: PhaseCost, hw: Hardware, node: PhaseNode, layer: Layer, m: Mat
     # accumulate across the batch
     adds = ins * outs
     pc.add("energy", "wgu", adds * hw.wgu_adder.energy)
-    pc.add("latency", "wgu", np.ceil(adds / p["training.wgu.accumulators"]) * hw.wgu_adder.latency)
+    pc.add("latency", "wgu", np.ceil(adds / hw.wgu_accumulators) * hw.wgu_adder.latency)
     if hw.opts.gradient_round_trip == "dram_per_sample":
         grad_bits = ins * outs * b_grad
         _dram(pc, hw, grad_bits)  # written out

@@ -12,7 +12,7 @@ from .components import array as array_model
 from .components import digital, interconnect, periphery, storage
 from .components.base import Cost, Num, Tech
 from .config import Options
-from .mapping import MatrixMap, map_matrix, map_network, tile_shape
+from .mapping import MatrixMap, cells_per_weight, map_matrix, map_network, tile_shape
 from .network import Network
 from .rules import FeedbackDecl, RuleDecl
 
@@ -70,6 +70,7 @@ class Hardware:
     wgu_adc: Cost
     wgu_adcs_per_array: Num
     wgu_adder: Cost
+    wgu_accumulators: Num  # gradient accumulators of one WGU
     wgu_shift_add: Cost  # one shift-add of one WGU conversion
     wgu_cell_write: Num  # energy per bit written into a WGU array
     total_tiles: Num
@@ -189,7 +190,12 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     out_width = p["adc.bits"] + b_act
     pe_tree = digital.adder_tree(tech, p["pe.subarray_rows"], out_width)
     tile_tree = digital.adder_tree(tech, p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))
-    global_tree_inputs = np.maximum.reduce([m.tiles for m in maps]) if maps else 1.0
+    # the global trees add the partial sums of the tiles a matrix spans along its input side
+    # (rows forward, columns for a transposed read)
+    tiles_along_input = [np.maximum(np.ceil(m.sa_rows / t_r), np.ceil(m.sa_cols / t_c))
+                         if rule.readout == "transposable" else np.ceil(m.sa_rows / t_r)
+                         for m in maps]
+    global_tree_inputs = np.maximum.reduce(tiles_along_input) if maps else 1.0
     global_tree = digital.adder_tree(tech, global_tree_inputs, out_width + np.log2(t_r))
 
     total_tiles = sum(m.tiles for m in maps)
@@ -200,12 +206,31 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     halvings = np.maximum(0.0, np.ceil(np.log2(want / p["interconnect.max_global_bus_width"])))
     bus_width = want / np.exp2(halvings)
 
-    # buffers: the global one holds the widest layer's input and output activations for the
-    # whole batch unless told otherwise; the tile one holds one tile's input vector
+    # gradient accumulators of a WGU: one per cell of the subarrays written at once, unless
+    # the floorplan gives their number
+    acc_width = np.where(p["accounting.gradient_accumulator_bits"] > 0,
+                         p["accounting.gradient_accumulator_bits"],
+                         p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
+    acc_per_wgu = p.get("training.wgu.accumulators",
+                        p["training.parallel_array_writes"] * rows * cols)
+    # buffers: the global one holds the widest layer's input and output activations and (when
+    # training) one write group's gradients, unless the floorplan gives its cores; the tile
+    # one holds one tile's input vector
+    core_bits = p["global_buffer.core_bits"]
     widest_io = max(ly.in_elements + ly.out_elements for ly in network.layers)
-    gb_bits_needed = widest_io * b_act
-    gb_cores = (np.ceil(gb_bits_needed / p["global_buffer.core_bits"])
-                if opts.global_buffer_cores is None else float(opts.global_buffer_cores))
+    gradient_bits = acc_per_wgu * acc_width if wgu_groups else 0.0
+    if opts.global_buffer_cores is not None:
+        gb_cores = float(opts.global_buffer_cores)
+    elif opts.neurosim_global_buffer:
+        # Chip.cpp ChipInitialize: the widest input vector plus one subarray of gradients at
+        # log2(batch) bits (outPrecision is read before it is set), integer-divided by a core
+        widest_in = max(ly.in_elements for ly in network.layers)
+        gradients = (rows * cols * cells_per_weight(p)
+                     * np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
+        gb_cores = np.floor((widest_in * b_act + (gradients if wgu_groups else 0.0))
+                            / core_bits)
+    else:
+        gb_cores = np.ceil((widest_io * b_act + gradient_bits) / core_bits)
     gb_cores = np.maximum(gb_cores, 1.0)
     global_buffer = storage.sram_buffer(tech, gb_cores * p["global_buffer.core_bits"], clock,
                                          p["global_buffer.core_bits"])
@@ -320,9 +345,6 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     wgu_cell_f2 = p["tech.sram_cell_area_f2"]
     wgu_adc = adc_model.flash_adc(tech, p["training.wgu.adc_bits"])
     wgu_adcs_per_array = np.ceil(p["training.wgu.cols"] / p["training.wgu.rows_per_adc"])
-    acc_width = np.where(p["accounting.gradient_accumulator_bits"] > 0,
-                         p["accounting.gradient_accumulator_bits"],
-                         p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
     wgu_adder = digital.adder(tech, acc_width)
     wgu_shift = digital.shift_add(tech, p["training.wgu.adc_bits"], b_act)
     wgu_rows, wgu_cols = p["training.wgu.rows"], p["training.wgu.cols"]
@@ -337,14 +359,13 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                       + wgu_adcs_per_array * (wgu_adc.area + wgu_shift.area)
                       + wgu_drivers.area + wgu_columns.area + wgu_mux.area)
     # each WGU accumulates gradients across the batch in its own bank of adders
-    accumulators = len(wgu_arrays) * p["training.wgu.accumulators"]
+    accumulators = len(wgu_arrays) * acc_per_wgu
     accumulators_area = accumulators * wgu_adder.area
     if opts.strip_layout:
         # in columns of adders along the tile grid's side (beside the global buffer), each
         # column one accumulator wide, charged the whole strip
         accumulators_area = len(wgu_arrays) * digital.strip_area(
-            grid_rows * np.sqrt(tile_area), cell_h, acc_width * adder_w,
-            p["training.wgu.accumulators"])
+            grid_rows * np.sqrt(tile_area), cell_h, acc_width * adder_w, acc_per_wgu)
     wgu_area = sum(n * wgu_array_area for n in wgu_arrays) + accumulators_area
     wgu_leak = sum(n * (wgu_adcs_per_array * (wgu_adc.leakage + wgu_shift.leakage)
                         + wgu_drivers.leakage + wgu_columns.leakage + wgu_mux.leakage)
@@ -367,8 +388,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
                   tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus,
                   tile_bus_width, pe_bus, pe_bus_width, dram,
-                  wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, wgu_shift, wgu_cell_write,
-                  total_tiles)
+                  wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, acc_per_wgu, wgu_shift,
+                  wgu_cell_write, total_tiles)
 
     # ----- area roll-up
     s = hw.subarrays

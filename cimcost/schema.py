@@ -195,6 +195,10 @@ DESCRIPTIONS: dict[str, str] = {
                                          "one partial sum per PE column per cycle (NeuroSim)",
     "AccountingSpec.transposed_books_forward_buffers": "true: the AG read books the forward's "
                                                        "tile/PE buffer traffic (NeuroSim)",
+    "AccountingSpec.global_buffer_sizing": "auto global-buffer cores: physical (activations + "
+                                           "a write group's gradients) or neurosim",
+    "AccountingSpec.global_accumulation_per_output": "true: one global adder-tree operation "
+                                                     "per output and tile column (NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

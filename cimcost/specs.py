@@ -246,7 +246,9 @@ class WGUSpec(Strict):
     cols: int = Field(gt=0, le=1 << 16)
     adc_bits: int = Field(gt=0, le=16)
     rows_per_adc: int = Field(gt=0, le=4096)
-    accumulators: int = Field(gt=0, le=1 << 30)
+    # gradient accumulators per WGU; auto: one per cell of the subarrays written at once
+    # (training.parallel_array_writes x subarray rows x cols, as NeuroSim sizes them)
+    accumulators: Annotated[int, Field(gt=0, le=1 << 30)] | Literal["auto"] = "auto"
 
 
 class TrainingSpec(Strict):
@@ -324,6 +326,15 @@ class AccountingSpec(Strict):
     # True: the transposed (AG) read books the forward read's tile and PE buffer and bus
     # traffic (NeuroSim adds the forward's figures to its AG phase); False: its own
     transposed_books_forward_buffers: bool = False
+    # True: the chip-level addition of a multi-tile layer's partial sums runs one adder-tree
+    # operation per output and tile column, each charged for every tree, and the transposed
+    # read books the forward's (NeuroSim Chip.cpp Gaccumulation); False: all trees at once
+    global_accumulation_per_output: bool = False
+    # how the global buffer's cores are counted when global_buffer.cores is auto: "physical"
+    # = the widest layer's input and output activations plus one write group's gradients;
+    # "neurosim" = the widest input plus one subarray of log2(batch)-bit gradients,
+    # integer-divided by a core (Chip.cpp ChipInitialize, outPrecision read before it is set)
+    global_buffer_sizing: Literal["physical", "neurosim"] = "physical"
     # the path a weight change takes to the arrays: "chip" = global buffer, global bus, tile
     # and PE buffers and buses; "tile" = the tile's input buffer and bus only (NeuroSim)
     update_delivery: Literal["chip", "tile"] = "chip"

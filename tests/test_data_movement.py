@@ -1,6 +1,7 @@
 """Data movement physics: bus switching activity, the PE bus, delivering weight changes to the
 arrays, and the NeuroSim accounting switches that rebook them."""
 
+import numpy as np
 import pytest
 
 import cimcost
@@ -354,3 +355,48 @@ def test_transposed_read_can_book_the_forward_buffers():
     for book in ("energy", "latency"):
         for k, v in getattr(square_own, book).items():
             assert getattr(square_fw, book)[k] == pytest.approx(v)
+
+
+@pytest.mark.parametrize(("side", "cores"), [(64, 2), (128, 8), (256, 32)])
+def test_neurosim_global_buffer_cores_hand_computed(side, cores):
+    # ChipInitialize: (8 x 1024 input bits + side^2 gradients x log2(200) = 8 bits) // 16384
+    hw = _neurosim_hardware_for([784, 1024, 1024, 10], **{"subarray.rows": side,
+                                                          "subarray.cols": side})
+    assert float(hw.global_buffer_cores) == cores
+    assert float(hw.wgu_accumulators) == side * side  # one write group of one subarray
+
+
+def test_physical_global_buffer_holds_activations_and_a_write_group_of_gradients():
+    hw = _neurosim_hardware_for([784, 1024, 1024, 10],
+                                **{"accounting.global_buffer_sizing": "physical"})
+    # (1024 + 1024) activations x 8 bits + 16384 gradients x (12 + 8) bits, in 16384-bit cores
+    assert float(hw.global_buffer_cores) == np.ceil((2048 * 8 + 16384 * 20) / 16384)
+
+
+def _neurosim_hardware_for(sizes, **overrides):
+    from cimcost.config import load_config
+    from cimcost.hardware import build_hardware
+    from cimcost.mapping import search_tile_size
+    from cimcost.rules import get_rule
+
+    cfg = load_config(NEUROSIM, overrides=overrides)
+    p, net = cfg.params(), cimcost.mlp(sizes)
+    p = {**p, **search_tile_size(net, p)}
+    return build_hardware(net, get_rule("bp"), p, cfg.options(), [list(range(len(sizes) - 1))])
+
+
+def test_global_accumulation_only_for_layers_spanning_tiles_along_their_input():
+    # a 2048 x 2048 layer spans 2 x 2 tiles of 1024 cells: its tiles' partial sums are added
+    # on chip; a 1024 x 1024 layer fits one tile and needs no chip-level addition
+    phys = {"accounting.global_accumulation_per_output": False}
+    two = _node_costs([784, 2048, 2048, 10], **phys)["forward[2]"].latency["accumulation"]
+    one = _node_costs([784, 1024, 1024, 10], **phys)["forward[2]"].latency["accumulation"]
+    assert two > one
+    # NeuroSim's convention: one tree operation per output and tile column: 2 x 2048 of them
+    ns = _node_costs([784, 2048, 2048, 10])
+    hw = _neurosim_hardware_for([784, 2048, 2048, 10])
+    extra = ns["forward[2]"].latency["accumulation"] - _node_costs(
+        [784, 2048, 2048, 10], **phys)["forward[2]"].latency["accumulation"]
+    physical_global = np.ceil(2048 / 128) * float(hw.global_tree.latency)
+    assert extra == pytest.approx(2 * 2048 * float(hw.global_tree.latency) - physical_global,
+                                  rel=1e-9)
