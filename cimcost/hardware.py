@@ -298,6 +298,15 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     beside = forward.drivers.area + (0.0 if transposed is None else transposed.mux.area
                                      + transposed.adcs * transposed.adc.area + sa_transposed)
     sub_width = cols * pitch + beside / (rows * pitch)
+    if opts.strip_layout and transposed is not None and opts.adc_type != "sar":
+        # NeuroSim stands the transposed ADCs' encoders in columns beside the array, each at
+        # least as tall as the array: they add their columns' width, not area / array height
+        enc_h, enc_w = adc_model.flash_encoder_shape(
+            tech, p.get("transposed_adc.bits", p["adc.bits"]))
+        per_column = np.maximum(np.floor(rows * pitch / enc_h), 1.0)
+        enc_area = enc_h * enc_w * transposed.adcs
+        sub_width = (sub_width - enc_area / (rows * pitch)
+                     + np.ceil(transposed.adcs / per_column) * enc_w)
     # ... and below it: the forward readout and the transposed column drivers
     below = (forward.mux.area + forward.adcs * forward.adc.area + sa_forward
              + (0.0 if transposed is None else transposed.drivers.area))

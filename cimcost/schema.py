@@ -94,6 +94,9 @@ DESCRIPTIONS: dict[str, str] = {
     "Circuits.std_cell_height_f": "height of a standard cell row, in feature sizes",
     "CircuitBlock.fixed_energy_gates": "energy of one action that does not scale with the "
                                        "block's count, in minimum gates",
+    "Circuits.encoder_gate_pitch_f": "poly pitch of one gate input, in F",
+    "Circuits.encoder_fixed_pitches": "poly pitches of a flash encoder row, whatever the levels",
+    "Circuits.encoder_pitches_per_level": "poly pitches a flash encoder row gains per level",
     "Circuits.register_clock_fraction": "share of a clocked flip-flop's energy drawn by its "
                                         "clock path (the rest moves the data)",
     "Circuits.wire_activity": "fraction of bus-bit transfers that charge the wire (0 -> 1)",

@@ -164,6 +164,17 @@ class Circuits(Strict):
         value=0.25, unit="1",
         source="uncorrelated random data: a bus bit goes 0 -> 1 (drawing C V^2) on 1/4 of "
                "transfers")
+    # a flash ADC's thermometer-to-binary encoder: one standard-cell row per reference level,
+    # as wide as its gates' poly pitches: a fixed part plus pitches growing with the levels
+    encoder_gate_pitch_f: PositiveConstant = PositiveConstant(
+        value=3.8, unit="F", source="NeuroSim V2.1 constant.h: POLY_WIDTH 1 + "
+                                    "MIN_GAP_BET_GATE_POLY 2.8")
+    encoder_fixed_pitches: NonNegativeConstant = NonNegativeConstant(
+        value=8.0, unit="1", source="NeuroSim V2.1 MultilevelSAEncoder.cpp: 2 INV + NAND2 + "
+                                    "the wide NAND's own pitch")
+    encoder_pitches_per_level: NonNegativeConstant = NonNegativeConstant(
+        value=0.5, unit="1", source="NeuroSim V2.1 MultilevelSAEncoder.cpp: a NAND with "
+                                    "levels/2 inputs")
     register_clock_fraction: PositiveConstant = PositiveConstant(
         value=0.625, unit="1",
         source="NeuroSim V2.1 DFF.cpp: the clock inverters and transmission gates take 1.70 of "

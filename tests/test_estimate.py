@@ -219,3 +219,19 @@ def test_negative_fixed_energy_is_rejected():
     with pytest.raises(cimcost.InputError, match="fixed_energy_gates"):
         cimcost.estimate([64, 10], rule="inference",
                          set={"circuits.sense_amp.fixed_energy_gates.value": -1.0})
+
+
+def test_flash_encoder_area_grows_with_the_square_of_the_levels():
+    # one 28 F row per level, each (8 + levels/2) poly pitches of 3.8 F wide
+    from cimcost.components.adc import flash_adc
+    from cimcost.components.base import Tech
+    from cimcost.config import load_config
+
+    p = load_config().params()
+    tech = Tech(p)
+    for bits in (3, 6, 8):
+        levels = 2**bits - 1
+        sense = levels * p["circuits.sense_amp.area_f2"]
+        encoder = levels * 28.0 * 3.8 * (8.0 + 0.5 * 2**bits)
+        assert float(flash_adc(tech, float(bits)).area) == pytest.approx(
+            tech.area(sense + encoder), rel=1e-12)

@@ -1,0 +1,102 @@
+"""Out-of-sample agreement with DNN+NeuroSim V2.1: the cases in ``benchmarks/neurosim-extra/``
+(other widths, subarray sizes, ADC resolutions and column sharing; see its README for how they
+were made).  Nothing here was fitted to them: the bands are the acceptance target (totals
+within +-25 %, every printed line within +-50 %) on the NeuroSim profile.  A line the model
+misses is marked ``xfail(strict=True)`` with its measured ratio; docs/validation.md says why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXTRA = REPO / "benchmarks" / "neurosim-extra"
+HARNESS = REPO / "benchmarks" / "validate_neurosim.py"
+NEUROSIM = str(REPO / "floorplans" / "neurosim-v2.1.yaml")
+
+
+def _load_harness() -> ModuleType:
+    name = "cimcost_validate_neurosim"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HARNESS)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+V = _load_harness()
+CASES, SKIPPED = V.load_cases(EXTRA)
+CASE_BY_NAME = {c.name: c for c in CASES}
+
+
+@cache
+def ratios(name: str) -> dict[str, float]:
+    case = CASE_BY_NAME[name]
+    m = V.run_model(case, NEUROSIM)
+    out: dict[str, float] = {}
+    area = V.area_rows(case, m)
+    out["area"] = area[0].ratio
+    out.update({f"area.{r.label}": r.ratio for r in area[1:] if r.ratio is not None})
+    energy = V.energy_rows(case, m)
+    out["energy"] = energy[0].ratio
+    out.update({f"energy.{r.label}": r.ratio for r in energy[1:] if r.ratio is not None})
+    lat = V.latency_rows(case, m)
+    out["latency"] = lat[0].ratio
+    for row, ns_key in zip(lat[2:6], V.PHASES):
+        out[f"latency.{ns_key}"] = row.ratio
+    return out
+
+
+# lines the model misses today (measured ratio), explained in docs/validation.md
+KNOWN_MISSES: dict[tuple[str, str], str] = {
+    ("width-N3-w2048", "area.interconnect"): "1.61: H-tree area vs grid (docs/validation.md)",
+    ("subarray-N4-w1024-sa64", "area.interconnect"): "3.74: H-tree area vs grid",
+    ("width-N4-w256-sa64", "area.interconnect"): "2.03: H-tree area vs grid",
+}
+
+LINES = (
+    ["area.adc", "area.accumulation", "area.other_peripheries", "area.interconnect",
+     "area.weight_gradient_unit"]
+    + [f"energy.{k}" for k in ("adc", "accumulation",
+                               "synaptic_array_wo_adc_and_other_periphery", "buffer",
+                               "interconnect", "weight_gradient_calculation", "weight_update",
+                               "dram", "phase forward", "phase activation_gradient",
+                               "phase weight_gradient", "phase weight_update")]
+    + [f"latency.{k}" for k in V.PHASES]
+)
+
+
+def _params(keys):
+    out = []
+    for name in CASE_BY_NAME:
+        for key in keys:
+            reason = KNOWN_MISSES.get((name, key))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            out.append(pytest.param(name, key, marks=marks, id=f"{name}-{key}"))
+    return out
+
+
+def test_extra_cases_present_and_the_failed_run_skipped():
+    assert len(CASES) >= 8
+    assert "width-N4-w256" in SKIPPED  # NeuroSim itself stops: subarray too large for the tile
+
+
+@pytest.mark.parametrize(("name", "key"), _params(["area", "energy", "latency"]))
+def test_extra_totals_within_25_percent(name, key):
+    r = ratios(name)[key]
+    assert 0.75 <= r <= 1.25, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.75, 1.25]"
+
+
+@pytest.mark.parametrize(("name", "key"), _params(LINES))
+def test_extra_lines_within_50_percent(name, key):
+    r = ratios(name)[key]
+    assert 0.5 <= r <= 1.5, f"{name}: {key} cimcost/NeuroSim = {r:.3f}, outside [0.5, 1.5]"
