@@ -77,6 +77,7 @@ class Options:
     narrow_tile_output: bool = False
     neurosim_global_buffer: bool = False
     global_accumulation_per_output: bool = False
+    global_bus_per_layer: bool = False
     transposed_books_forward_buffers: bool = False
     global_buffer_at_edge: bool = False
     local_buffers_at_edge: bool = True
@@ -130,6 +131,7 @@ class Config:
             narrow_tile_output=fp.accounting.narrow_tile_output,
             neurosim_global_buffer=fp.accounting.global_buffer_sizing == "neurosim",
             global_accumulation_per_output=fp.accounting.global_accumulation_per_output,
+            global_bus_per_layer=fp.accounting.global_bus_per_layer,
             transposed_books_forward_buffers=fp.accounting.transposed_books_forward_buffers,
             update_delivery=fp.accounting.update_delivery,
             update_delivery_per_sample=fp.accounting.update_delivery_per_sample,

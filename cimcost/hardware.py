@@ -202,7 +202,9 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     clock = p["clock_frequency"]
     # global bus: every tile needs its input rows plus its ADC outputs; halve to the maximum
     tile_rows_cells, tile_cols_cells = t_r * rows, t_c * cols
-    want = total_tiles * (tile_rows_cells + tile_cols_cells / p["adc.columns_per_adc"])
+    # (NeuroSim, layer by layer: one tile's lanes per layer, accounting.global_bus_per_layer)
+    lane_groups = float(len(maps)) if opts.global_bus_per_layer else total_tiles
+    want = lane_groups * (tile_rows_cells + tile_cols_cells / p["adc.columns_per_adc"])
     halvings = np.maximum(0.0, np.ceil(np.log2(want / p["interconnect.max_global_bus_width"])))
     bus_width = want / np.exp2(halvings)
 

@@ -202,6 +202,8 @@ DESCRIPTIONS: dict[str, str] = {
                                            "a write group's gradients) or neurosim",
     "AccountingSpec.global_accumulation_per_output": "true: one global adder-tree operation "
                                                      "per output and tile column (NeuroSim)",
+    "AccountingSpec.global_bus_per_layer": "true: the global bus has one tile's lanes per "
+                                           "layer, not per tile (NeuroSim)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

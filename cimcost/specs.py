@@ -341,6 +341,9 @@ class AccountingSpec(Strict):
     # operation per output and tile column, each charged for every tree, and the transposed
     # read books the forward's (NeuroSim Chip.cpp Gaccumulation); False: all trees at once
     global_accumulation_per_output: bool = False
+    # True: the global bus gets one tile's lanes (input rows + ADC outputs) per layer
+    # (NeuroSim Chip.cpp ChipInitialize when not pipelined); False: one per tile
+    global_bus_per_layer: bool = False
     # how the global buffer's cores are counted when global_buffer.cores is auto: "physical"
     # = the widest layer's input and output activations plus one write group's gradients;
     # "neurosim" = the widest input plus one subarray of log2(batch)-bit gradients,

@@ -400,3 +400,15 @@ def test_global_accumulation_only_for_layers_spanning_tiles_along_their_input():
     physical_global = np.ceil(2048 / 128) * float(hw.global_tree.latency)
     assert extra == pytest.approx(2 * 2048 * float(hw.global_tree.latency) - physical_global,
                                   rel=1e-9)
+
+
+def test_neurosim_global_bus_has_one_tiles_lanes_per_layer():
+    # 784-1024-1024-1024-10 on 64 x 64 subarrays: 512-cell tiles, 14 tiles over 4 layers;
+    # NeuroSim: 4 x (512 + 512 / 8) = 2304 lanes (under 8192, no halving); per tile it would
+    # be 14 x 576 = 8064
+    sizes, sub = [784, 1024, 1024, 1024, 10], {"subarray.rows": 64, "subarray.cols": 64}
+    per_layer = _neurosim_hardware_for(sizes, **sub)
+    per_tile = _neurosim_hardware_for(sizes, **sub, **{"accounting.global_bus_per_layer": False})
+    assert float(per_layer.total_tiles) == 14
+    assert float(per_layer.global_bus_width) == 4 * (512 + 512 / 8)
+    assert float(per_tile.global_bus_width) == 14 * (512 + 512 / 8)

@@ -57,11 +57,7 @@ def ratios(name: str) -> dict[str, float]:
 
 
 # lines the model misses today (measured ratio), explained in docs/validation.md
-KNOWN_MISSES: dict[tuple[str, str], str] = {
-    ("width-N3-w2048", "area.interconnect"): "1.61: H-tree area vs grid (docs/validation.md)",
-    ("subarray-N4-w1024-sa64", "area.interconnect"): "3.74: H-tree area vs grid",
-    ("width-N4-w256-sa64", "area.interconnect"): "2.03: H-tree area vs grid",
-}
+KNOWN_MISSES: dict[tuple[str, str], str] = {}
 
 LINES = (
     ["area.adc", "area.accumulation", "area.other_peripheries", "area.interconnect",
