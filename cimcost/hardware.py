@@ -336,6 +336,8 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     tile_bus_width = tile_rows_cells / p["adc.columns_per_adc"]
     tile_bus = interconnect.htree(tech, p["tile.pe_rows"], p["tile.pe_cols"], np.sqrt(pe_area),
                                   tile_bus_width, opts.local_buffers_at_edge)
+    # NeuroSim folds a tile's H-tree over more wiring layers than the global one
+    tile_bus = replace(tile_bus, area=tile_bus.area / p["accounting.tile_bus_fold"])
     lanes_tile = t_c * cols / p["adc.columns_per_adc"]
     tile_trees_area = trees_area(tile_tree, lanes_tile, p["tile.pe_cols"] * np.sqrt(pe_area),
                                  p["tile.pe_rows"], out_width + np.log2(p["pe.subarray_rows"]))

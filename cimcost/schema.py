@@ -204,6 +204,8 @@ DESCRIPTIONS: dict[str, str] = {
                                                      "per output and tile column (NeuroSim)",
     "AccountingSpec.global_bus_per_layer": "true: the global bus has one tile's lanes per "
                                            "layer, not per tile (NeuroSim)",
+    "AccountingSpec.tile_bus_fold": "a tile H-tree's area is divided by this (NeuroSim: 16 / 4 "
+                                    "wiring layers against the global tree)",
     "AccountingSpec.strip_layout": "true: adders and registers are charged the whole strip "
                                    "along the block they serve (NeuroSim)",
     "AccountingSpec.duplicate_speedup": "true: copies of a duplicated layer speed up even one "

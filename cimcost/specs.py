@@ -344,6 +344,11 @@ class AccountingSpec(Strict):
     # True: the global bus gets one tile's lanes (input rows + ADC outputs) per layer
     # (NeuroSim Chip.cpp ChipInitialize when not pipelined); False: one per tile
     global_bus_per_layer: bool = False
+    # how many times more wiring layers a tile's H-tree is folded over than the global one
+    # (its area divided by this): NeuroSim folds tile trees 16 ways and the global tree 4
+    # (Tile.cpp TileCalculateArea, Param.cpp treeFoldedRatio), and circuits.repeater_overhead
+    # is calibrated on its global tree
+    tile_bus_fold: float = Field(default=1.0, gt=0, le=64)
     # how the global buffer's cores are counted when global_buffer.cores is auto: "physical"
     # = the widest layer's input and output activations plus one write group's gradients;
     # "neurosim" = the widest input plus one subarray of log2(batch)-bit gradients,

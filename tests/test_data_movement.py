@@ -412,3 +412,12 @@ def test_neurosim_global_bus_has_one_tiles_lanes_per_layer():
     assert float(per_layer.total_tiles) == 14
     assert float(per_layer.global_bus_width) == 4 * (512 + 512 / 8)
     assert float(per_tile.global_bus_width) == 14 * (512 + 512 / 8)
+
+
+def test_tile_bus_fold_divides_only_the_tile_trees_area():
+    unfolded = _neurosim_hardware_for([784, 1024, 1024, 10], **{"accounting.tile_bus_fold": 1})
+    folded = _neurosim_hardware_for([784, 1024, 1024, 10], **{"accounting.tile_bus_fold": 4})
+    assert float(folded.tile_bus.area) == pytest.approx(float(unfolded.tile_bus.area) / 4)
+    assert float(folded.tile_bus.energy) == pytest.approx(float(unfolded.tile_bus.energy))
+    assert float(folded.global_bus.area) == pytest.approx(float(unfolded.global_bus.area),
+                                                          rel=0.05)

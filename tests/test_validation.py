@@ -96,10 +96,6 @@ def _area_params():
     out = []
     for name in NAMES:
         for part in AREA_PARTS:
-            # a 2x1 tile grid has a zero-length global H-tree in both tools; the remaining
-            # tile-level wiring (0.03 mm^2) is too small to band
-            if part == "interconnect" and CASE_BY_NAME[name].depth < 3:
-                continue
             out.append(_param(name, f"area.{part}", KNOWN_AREA_MISSES))
     return out
 
