@@ -337,6 +337,23 @@ def latency_rows(case: Case, m: Model) -> list[Row]:
 # output
 
 
+def ratio_dict(case: Case, m: Model) -> dict[str, float | None]:
+    """Every ratio the tables print, keyed ``area``, ``area.<line>``, ``energy``,
+    ``energy.<line>``, ``latency`` (cimcost's schedule) and ``latency.<NeuroSim phase>``."""
+    out: dict[str, float | None] = {}
+    area = area_rows(case, m)
+    out["area"] = area[0].ratio
+    out.update({f"area.{r.label}": r.ratio for r in area[1:] if r.ratio is not None})
+    energy = energy_rows(case, m)
+    out["energy"] = energy[0].ratio
+    out.update({f"energy.{r.label}": r.ratio for r in energy[1:] if r.ratio is not None})
+    lat = latency_rows(case, m)
+    out["latency"] = lat[0].ratio
+    for row, ns_key in zip(lat[2:6], PHASES, strict=True):
+        out[f"latency.{ns_key}"] = row.ratio
+    return out
+
+
 def table(headers: list[str], body: list[list[str]], markdown: bool) -> str:
     if markdown:
         align = ["---"] + ["---:"] * (len(headers) - 1)

@@ -13,38 +13,20 @@ as an XPASS failure and the mark has to be removed.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from functools import cache
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from ._harness import DEFAULT, NEUROSIM, REPO, load_harness
+
 REFERENCE = REPO.parent / "shared" / "reference" / "neurosim-v2.1"
-HARNESS = REPO / "benchmarks" / "validate_neurosim.py"
-NEUROSIM = str(REPO / "floorplans" / "neurosim-v2.1.yaml")
-DEFAULT = str(REPO / "floorplans" / "default.yaml")
 
 if not REFERENCE.is_dir() or not any(REFERENCE.glob("*.json")):
     pytest.skip(f"NeuroSim V2.1 reference runs not found at {REFERENCE} (expected ../shared beside "
                 "the repository clone)", allow_module_level=True)
 
 
-def _load_harness() -> ModuleType:
-    name = "cimcost_validate_neurosim"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HARNESS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses resolve their module through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-V = _load_harness()
+V = load_harness()
 CASES, _SKIPPED = V.load_cases(REFERENCE)
 CASE_BY_NAME = {c.name: c for c in CASES}
 NAMES = list(CASE_BY_NAME)
@@ -59,19 +41,7 @@ def model(name: str, floorplan: str):
 
 def ratios(name: str, floorplan: str) -> dict[str, float]:
     """Every ratio the bands below use, keyed like the harness's rows."""
-    case, m = CASE_BY_NAME[name], model(name, floorplan)
-    out: dict[str, float] = {}
-    area = V.area_rows(case, m)
-    out["area"] = area[0].ratio
-    out.update({f"area.{r.label}": r.ratio for r in area[1:] if r.ratio is not None})
-    energy = V.energy_rows(case, m)
-    out["energy"] = energy[0].ratio
-    out.update({f"energy.{r.label}": r.ratio for r in energy[1:] if r.ratio is not None})
-    lat = V.latency_rows(case, m)
-    out["latency"] = lat[0].ratio  # cimcost's own schedule
-    for row, ns_key in zip(lat[2:6], V.PHASES):
-        out[f"latency.{ns_key}"] = row.ratio
-    return out
+    return V.ratio_dict(CASE_BY_NAME[name], model(name, floorplan))
 
 
 def _param(name: str, key: str, known: dict[tuple[str, str], str]):

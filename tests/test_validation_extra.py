@@ -7,33 +7,16 @@ misses is marked ``xfail(strict=True)`` with its measured ratio; docs/validation
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from functools import cache
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from ._harness import NEUROSIM, REPO, load_harness
+
 EXTRA = REPO / "benchmarks" / "neurosim-extra"
-HARNESS = REPO / "benchmarks" / "validate_neurosim.py"
-NEUROSIM = str(REPO / "floorplans" / "neurosim-v2.1.yaml")
 
 
-def _load_harness() -> ModuleType:
-    name = "cimcost_validate_neurosim"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HARNESS)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-V = _load_harness()
+V = load_harness()
 CASES, SKIPPED = V.load_cases(EXTRA)
 CASE_BY_NAME = {c.name: c for c in CASES}
 
@@ -41,19 +24,7 @@ CASE_BY_NAME = {c.name: c for c in CASES}
 @cache
 def ratios(name: str) -> dict[str, float]:
     case = CASE_BY_NAME[name]
-    m = V.run_model(case, NEUROSIM)
-    out: dict[str, float] = {}
-    area = V.area_rows(case, m)
-    out["area"] = area[0].ratio
-    out.update({f"area.{r.label}": r.ratio for r in area[1:] if r.ratio is not None})
-    energy = V.energy_rows(case, m)
-    out["energy"] = energy[0].ratio
-    out.update({f"energy.{r.label}": r.ratio for r in energy[1:] if r.ratio is not None})
-    lat = V.latency_rows(case, m)
-    out["latency"] = lat[0].ratio
-    for row, ns_key in zip(lat[2:6], V.PHASES):
-        out[f"latency.{ns_key}"] = row.ratio
-    return out
+    return V.ratio_dict(case, V.run_model(case, NEUROSIM))
 
 
 # lines the model misses today (measured ratio), explained in docs/validation.md
