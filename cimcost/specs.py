@@ -145,7 +145,10 @@ class Circuits(Strict):
     buffer_bit: CircuitBlock
     activation_lane: CircuitBlock
     transistor_area_f2: PositiveConstant
-    repeater_overhead: PositiveConstant
+    # a named calibration factor (fitted; techfiles/circuits.yaml gives its source): 1 = the
+    # bare wire pitch
+    repeater_overhead: PositiveConstant = PositiveConstant(
+        value=1.0, unit="1", source="no calibration: a repeated bus takes its bare wire pitch")
     repeater_area_fraction: PositiveConstant = PositiveConstant(
         value=0.1, unit="1",
         source="assumption: repeaters take about a tenth of a repeated bus's area (they set its "
