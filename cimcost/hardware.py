@@ -58,7 +58,6 @@ class Hardware:
     tile_buffer: Cost
     tile_buffer_cores: Num
     pe_buffer: Cost
-    pe_buffer_cores: Num
     global_bus: Cost
     global_bus_width: Num
     tile_bus: Cost
@@ -287,7 +286,6 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
     # flip-flop banks, written as the PE bus delivers (within each transfer's cycle)
     pe_registers = digital.register(tech, pe_buffer_bits)
     pe_buffer = replace(pe_registers, energy=digital.register(tech, 1.0).energy, latency=0.0)
-    pe_cores = np.maximum(np.ceil(pe_buffer_bits / p["tile_buffer.core_bits"]), 1.0)
     # inside a tile (a PE) the input bits reach the PEs (subarrays) one bit-plane per
     # column-mux period, so a bus needs one lane per ADC-period's worth of rows, not one per row
     pe_bus_width = p["pe.subarray_rows"] * rows / p["adc.columns_per_adc"]
@@ -399,7 +397,7 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
         feedback = {}
     hw = Hardware(tech, p, opts, maps, feedback, feedback_table, cell, pitch, forward, transposed,
                   pe_tree, tile_tree, global_tree, activation, global_buffer, gb_cores, gb_banks,
-                  tile_buffer, tb_cores, pe_buffer, pe_cores, global_bus, bus_width, tile_bus,
+                  tile_buffer, tb_cores, pe_buffer, global_bus, bus_width, tile_bus,
                   tile_bus_width, pe_bus, pe_bus_width, dram,
                   wgu_arrays, wgu_adc, wgu_adcs_per_array, wgu_adder, acc_per_wgu, wgu_shift,
                   wgu_cell_write, total_tiles)
