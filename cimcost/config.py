@@ -9,6 +9,7 @@ gradients accumulate) stay as strings in :class:`Options`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 import yaml
 
 from .errors import InputError
-from .specs import Circuits, Floorplan, MemoryCell, Technology, raise_validation
+from .specs import AccountingSpec, Circuits, Floorplan, MemoryCell, Technology, raise_validation
 from .yamlio import LocatedDocument, SafeLoader, load_yaml
 
 DEFAULT_FLOORPLAN = "floorplans/default.yaml"
@@ -86,6 +87,12 @@ class Options:
     tile_search: bool = False
 
 
+# the accounting fields that change the structure of the computation (the numeric ones reach
+# the models through params()); Options carries them under the same names
+_ACCOUNTING_SWITCHES = tuple(f.name for f in dataclasses.fields(Options)
+                             if f.name in AccountingSpec.model_fields)
+
+
 @dataclass
 class Config:
     tech: Technology
@@ -117,24 +124,8 @@ class Config:
             wgu_assignment=fp.training.wgu_assignment,
             update_every=fp.training.update_every,
             execution=fp.training.execution,
-            phase_overlap=fp.accounting.phase_overlap,
-            wgu_speedup_by_arrays=fp.accounting.wgu_speedup_by_arrays,
-            buffer_tile_factor=fp.accounting.buffer_tile_factor,
-            update_reads_gradient=fp.accounting.update_reads_gradient,
-            read_cell_energy=fp.accounting.read_cell_energy,
-            duplicate_speedup=fp.accounting.duplicate_speedup,
-            strip_layout=fp.accounting.strip_layout,
-            wgu_used_cell_scaling=fp.accounting.wgu_used_cell_scaling,
-            pe_register_clocking=fp.accounting.pe_register_clocking,
-            full_subarray_lines=fp.accounting.full_subarray_lines,
-            line_charge_in_adc=fp.accounting.line_charge_in_adc,
-            narrow_tile_output=fp.accounting.narrow_tile_output,
             neurosim_global_buffer=fp.accounting.global_buffer_sizing == "neurosim",
-            global_accumulation_per_output=fp.accounting.global_accumulation_per_output,
-            global_bus_per_layer=fp.accounting.global_bus_per_layer,
-            transposed_books_forward_buffers=fp.accounting.transposed_books_forward_buffers,
-            update_delivery=fp.accounting.update_delivery,
-            update_delivery_per_sample=fp.accounting.update_delivery_per_sample,
+            **{name: getattr(fp.accounting, name) for name in _ACCOUNTING_SWITCHES},
             tile_search=fp.tile.size == "search",
         )
 

@@ -209,9 +209,10 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
 
     # gradient accumulators of a WGU: one per cell of the subarrays written at once, unless
     # the floorplan gives their number
+    batch_bits = np.ceil(np.log2(np.maximum(p["training.batch_size"], 2)))
     acc_width = np.where(p["accounting.gradient_accumulator_bits"] > 0,
                          p["accounting.gradient_accumulator_bits"],
-                         p["precision.gradient"] + np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
+                         p["precision.gradient"] + batch_bits)
     acc_per_wgu = p.get("training.wgu.accumulators",
                         p["training.parallel_array_writes"] * rows * cols)
     # buffers: the global one holds the widest layer's input and output activations and (when
@@ -226,15 +227,13 @@ def build_hardware(network: Network, rule: RuleDecl, p: dict[str, Num], opts: Op
         # Chip.cpp ChipInitialize: the widest input vector plus one subarray of gradients at
         # log2(batch) bits (outPrecision is read before it is set), integer-divided by a core
         widest_in = max(ly.in_elements for ly in network.layers)
-        gradients = (rows * cols * cells_per_weight(p)
-                     * np.ceil(np.log2(np.maximum(p["training.batch_size"], 2))))
+        gradients = rows * cols * cells_per_weight(p) * batch_bits
         gb_cores = np.floor((widest_in * b_act + (gradients if wgu_groups else 0.0))
                             / core_bits)
     else:
         gb_cores = np.ceil((widest_io * b_act + gradient_bits) / core_bits)
     gb_cores = np.maximum(gb_cores, 1.0)
-    global_buffer = storage.sram_buffer(tech, gb_cores * p["global_buffer.core_bits"], clock,
-                                         p["global_buffer.core_bits"])
+    global_buffer = storage.sram_buffer(tech, gb_cores * core_bits, clock, core_bits)
     # one bank of cores per WGU lets every WGU stream its gradients at once (the paper's
     # assumption that layers reach memory in parallel); a shared bank serialises them
     gb_banks = float(max(len([g for g in wgu_groups if g]), 1)) if opts.buffer_per_wgu else 1.0

@@ -421,3 +421,15 @@ def test_tile_bus_fold_divides_only_the_tile_trees_area():
     assert float(folded.tile_bus.energy) == pytest.approx(float(unfolded.tile_bus.energy))
     assert float(folded.global_bus.area) == pytest.approx(float(unfolded.global_bus.area),
                                                           rel=0.05)
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("accounting.tile_bus_fold", 0),
+    ("accounting.global_buffer_sizing", "roomy"),
+    ("accounting.pe_register_clocking", "sometimes"),
+    ("training.wgu.accumulators", -5),
+    ("interconnect.local_buffer_position", "corner"),
+])
+def test_new_fields_reject_bad_values_naming_the_field(path, value):
+    with pytest.raises(InputError, match=path.split(".")[-1]):
+        run(NEUROSIM, **{path: value})
